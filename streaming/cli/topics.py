@@ -1,0 +1,58 @@
+"""`streaming topics create|list`: the topic catalog."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.table import Table
+
+from streaming.cli.common import add_common_options, bootstrap_for, settings_from_args
+from streaming.console import console
+from streaming.kafka import ensure_topics, make_admin, topic_specs
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("topics", help="create or list the pipeline's topics")
+    actions = parser.add_subparsers(dest="topics_action", metavar="ACTION", required=True)
+    create = actions.add_parser("create", help="create every catalog topic that is missing (idempotent)")
+    add_common_options(create)
+    create.add_argument("--partitions", type=int, help="partitions for new topics (default: topics.partitions)")
+    create.set_defaults(handler=_create)
+    listing = actions.add_parser("list", help="show the catalog and whether each topic exists")
+    add_common_options(listing)
+    listing.set_defaults(handler=_list)
+
+
+def _create(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    if args.partitions:
+        settings = settings.model_copy(
+            update={"topics": settings.topics.model_copy(update={"partitions": args.partitions})}
+        )
+    admin = make_admin(settings, bootstrap_for(settings))
+    try:
+        outcome = ensure_topics(admin, settings)
+    finally:
+        admin.close()
+    for name, state in outcome.items():
+        print(f"{state:8} {name}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    admin = make_admin(settings, bootstrap_for(settings))
+    try:
+        existing = set(admin.list_topics())
+    finally:
+        admin.close()
+    table = Table(title="topic catalog")
+    for column in ("topic", "exists", "key", "cleanup", "retention h", "description"):
+        table.add_column(column)
+    for name, spec in topic_specs(settings).items():
+        table.add_row(
+            name, "yes" if name in existing else "no", spec.key, spec.cleanup_policy,
+            f"{spec.retention_ms / 3_600_000:.0f}", spec.description,
+        )
+    console.print(table)
+    return 0

@@ -1,0 +1,68 @@
+"""Settings of alert suppression and delivery.
+
+Subscribers are declared as an array of tables in the TOML file:
+
+    [[alerts.subscribers]]
+    name = "ops-webhook"
+    sink = "webhook"
+    url = "http://127.0.0.1:9110/alerts"
+    secrets = ["current-secret", "previous-secret"]
+    kinds = ["maintenance", "fraud"]
+    min_severity = "warning"
+
+or, as JSON, in `STREAMING_ALERTS__SUBSCRIBERS`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+Severity = Literal["info", "warning", "critical"]
+AlertKind = Literal["maintenance", "fraud", "drift", "operational"]
+
+
+class SubscriberSettings(BaseModel):
+    """One alert subscriber and what it wants to receive."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Also the metrics label value.")
+    sink: Literal["webhook", "slack", "jsonl", "console"] = "webhook"
+    url: str | None = None
+    path: Path | None = None
+    secrets: list[str] = Field(default_factory=list, description="Signing secrets; every one signs each request.")
+    allow_unsigned: bool = Field(default=False, description="Let a webhook subscriber have no secret.")
+    kinds: list[AlertKind] = Field(default_factory=lambda: ["maintenance", "fraud", "drift", "operational"])
+    min_severity: Severity = "info"
+    entities: list[str] | None = Field(default=None, description="Only these machines or cards.")
+    timeout_seconds: float = Field(default=5.0, gt=0)
+    queue_size: int = Field(default=10_000, ge=1, description="Alerts buffered for this subscriber.")
+
+
+class AlertSettings(BaseModel):
+    group_id: str = "alert-dispatcher"
+    cooldown_seconds: float = Field(default=600.0, ge=0, description="Per entity and kind, in event time.")
+    max_attempts: int = Field(default=6, ge=1)
+    max_retry_seconds: float = Field(default=60.0, gt=0)
+    initial_backoff_seconds: float = Field(default=0.2, gt=0)
+    max_backoff_seconds: float = Field(default=10.0, gt=0)
+    timestamp_tolerance_seconds: float = Field(default=300.0, gt=0)
+    receiver_port: int = Field(default=9110, description="Port of `streaming alerts receive`.")
+    subscribers: list[SubscriberSettings] = Field(default_factory=list)
+
+    @field_validator("subscribers")
+    @classmethod
+    def _unique_names(cls, subscribers: list[SubscriberSettings]) -> list[SubscriberSettings]:
+        names = [subscriber.name for subscriber in subscribers]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"subscriber names must be unique; repeated: {duplicates}")
+        return subscribers
+
+    def subscriber(self, name: str) -> SubscriberSettings:
+        for subscriber in self.subscribers:
+            if subscriber.name == name:
+                return subscriber
+        known = ", ".join(subscriber.name for subscriber in self.subscribers) or "none configured"
+        raise KeyError(f"no subscriber named {name!r} ({known})")

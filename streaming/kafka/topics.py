@@ -1,0 +1,121 @@
+"""The declarative topic catalog, and idempotent creation.
+
+Every topic the pipeline uses is described once here: name, partitions, retention, cleanup policy and what
+its key is. `streaming topics create` and every service at start call `ensure_topics`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from streaming.config import Settings
+
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """One topic: `logical_name` is the settings field holding its name (e.g. `sensor_readings`)."""
+
+    logical_name: str
+    key: str
+    description: str
+    retention_ms: int = 7 * DAY_MS
+    cleanup_policy: str = "delete"
+    partitions: int | None = None
+    extra_configs: dict[str, str] = field(default_factory=dict)
+
+    def configs(self) -> dict[str, str]:
+        configs = {"cleanup.policy": self.cleanup_policy, "retention.ms": str(self.retention_ms)}
+        configs.update(self.extra_configs)
+        return configs
+
+
+TOPIC_CATALOG: tuple[TopicSpec, ...] = (
+    TopicSpec("sensor_readings", "machine_id", "Batches of raw readings, one machine per record.", 2 * DAY_MS),
+    TopicSpec("transactions", "card_id", "Card payments.", 7 * DAY_MS),
+    TopicSpec("labels", "machine_id or card_id", "Machine failures and chargebacks, late.", 30 * DAY_MS),
+    TopicSpec("sensor_windows", "machine_id", "Closed window aggregates: the downsampled stream.", 30 * DAY_MS),
+    TopicSpec("scores", "machine_id or card_id", "One model score per window or transaction.", 7 * DAY_MS),
+    TopicSpec("alerts", "machine_id or card_id", "Maintenance, fraud, drift and operational alerts.", 30 * DAY_MS),
+    TopicSpec("late_events", "source key", "Events later than the allowed lateness, kept whole.", 7 * DAY_MS),
+    TopicSpec("dead_letters", "source key", "Undecodable or unprocessable records with the reason.", 30 * DAY_MS),
+    TopicSpec("alert_dead_letters", "alert entity", "Alerts no subscriber accepted in time.", 30 * DAY_MS),
+)
+
+
+def topic_specs(settings: Settings) -> dict[str, TopicSpec]:
+    """The catalog by full topic name."""
+    return {settings.topic_name(spec.logical_name): spec for spec in TOPIC_CATALOG}
+
+
+def changelog_topic(settings: Settings, group_id: str, store: str) -> str:
+    """The compacted topic that backs one state store of one consumer group."""
+    return f"{settings.topics.prefix}{group_id}-{store}-changelog"
+
+
+def ensure_topics(
+    admin: KafkaAdminClient,
+    settings: Settings,
+    extra: dict[str, TopicSpec] | None = None,
+    only: list[str] | None = None,
+) -> dict[str, str]:
+    """Create missing topics; leave existing ones alone. Returns {topic: 'created' | 'exists'}."""
+    wanted = topic_specs(settings)
+    if only is not None:
+        wanted = {name: spec for name, spec in wanted.items() if spec.logical_name in only or name in only}
+    wanted.update(extra or {})
+    existing = set(admin.list_topics())
+    outcome = {name: "exists" for name in wanted if name in existing}
+    missing = [
+        NewTopic(
+            name=name,
+            num_partitions=spec.partitions or settings.topics.partitions,
+            replication_factor=settings.topics.replication_factor,
+            topic_configs=spec.configs(),
+        )
+        for name, spec in wanted.items()
+        if name not in existing
+    ]
+    if missing:
+        try:
+            admin.create_topics(missing, validate_only=False)
+            outcome.update({topic.name: "created" for topic in missing})
+        except TopicAlreadyExistsError:
+            # Another process created some of them at the same time; create the rest one by one.
+            for topic in missing:
+                try:
+                    admin.create_topics([topic], validate_only=False)
+                    outcome[topic.name] = "created"
+                except TopicAlreadyExistsError:
+                    outcome[topic.name] = "exists"
+    if missing:
+        _wait_for_metadata(admin, [topic.name for topic in missing])
+    return outcome
+
+
+def _wait_for_metadata(admin: KafkaAdminClient, names: list[str], timeout_seconds: float = 30.0) -> None:
+    """Creation is asynchronous on the broker; wait until every new topic has leaders."""
+    deadline = time.monotonic() + timeout_seconds
+    pending = set(names)
+    while pending and time.monotonic() < deadline:
+        try:
+            described = admin.describe_topics(list(pending))
+        except KafkaError:
+            time.sleep(0.1)
+            continue
+        for topic in described:
+            partitions = topic.get("partitions") or []
+            leaders_known = partitions and all(p.get("leader_id", -1) >= 0 for p in partitions)
+            if topic.get("error_code", 0) == 0 and leaders_known:
+                pending.discard(topic["name"])
+        if pending:
+            time.sleep(0.1)
+    if pending:
+        raise TimeoutError(f"topics have no leader after {timeout_seconds:.0f} s: {sorted(pending)}")
