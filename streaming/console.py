@@ -34,7 +34,7 @@ class ProgressReporter:
     >>> with ProgressReporter("demo", total=3, interactive=False, plain_interval_seconds=3600) as progress:
     ...     progress.advance(3)
     >>> progress.done
-    3
+    3.0
     """
 
     def __init__(

@@ -203,7 +203,9 @@ class Application:
             while not self._should_stop(stop_event, started, duration):
                 had_input = self._poll_and_process()
                 now = time.monotonic()
-                if had_input:
+                # Waiting for an assignment (e.g. while the group waits out a crashed member's session) is
+                # not idleness: count from the last input or the last assignment.
+                if had_input or not self._assigned:
                     last_input = now
                 self._run_timers()
                 self._commit_if_due()
@@ -517,11 +519,13 @@ class Application:
         assigned, self._pending_assignment = self._pending_assignment, []
         partitions = sorted({tp.partition for tp in assigned if tp in self._assigned})
         bootstrap = self._bootstrap or resolve_bootstrap(self.settings)
+        restored = 0
         for store in self.stores:
             for partition in partitions:
-                store.restore(partition, lambda: self._restore_consumer(bootstrap))
+                restored += store.restore(partition, lambda: self._restore_consumer(bootstrap))
         for callback in self._on_assigned:
             callback(partitions)
+        log.info("%s: assigned partitions %s; restored %d state keys", self.service, partitions, restored)
 
     def _restore_consumer(self, bootstrap: str) -> KafkaConsumer:
         return make_consumer(self.settings, bootstrap, group_id=None, role=f"{self.service}-restore")
@@ -537,6 +541,7 @@ class Application:
             elif self.guarantee == "exactly-once" and self._in_transaction:
                 self._commit_transaction_only()
         partitions = sorted({tp.partition for tp in revoked})
+        log.info("%s: partitions %s %s", self.service, partitions, "lost" if lost else "revoked")
         for callback in self._on_revoked:
             callback(partitions)
         for store in self.stores:

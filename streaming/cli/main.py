@@ -9,41 +9,52 @@ from collections.abc import Sequence
 
 from streaming.broker import BrokerError
 
-#: Each module defines `register(subparsers)`, adding its subcommands with `set_defaults(handler=...)`.
-COMMAND_MODULES: tuple[str, ...] = (
-    "streaming.cli.broker",
-    "streaming.cli.topics",
-    "producers.cli",
-    "streaming.replay.cli",
-    "consumers.cli",
-    "consumers.learning.cli",
-    "consumers.alerting.cli",
-    "streaming.cli.demo",
-    "streaming.cli.bench",
-)
+#: command -> the module that registers it (`register(subparsers)`, with `set_defaults(handler=...)`).
+COMMAND_MODULES: dict[str, str] = {
+    "broker": "streaming.cli.broker",
+    "topics": "streaming.cli.topics",
+    "produce": "producers.cli",
+    "replay": "streaming.replay.cli",
+    "record": "streaming.replay.cli",
+    "rewind": "streaming.replay.cli",
+    "consume": "consumers.cli",
+    "evaluate": "consumers.learning.cli",
+    "alerts": "consumers.alerting.cli",
+    "demo": "streaming.cli.demo",
+    "bench": "streaming.cli.bench",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: The arguments being parsed, for modules that register lazily (see consumers/cli.py).
+current_arguments: list[str] = []
+
+
+def requested_word(argv: Sequence[str], position: int = 0) -> str | None:
+    """The `position`-th word of argv that is not an option, e.g. the subcommand."""
+    words = [word for word in argv if not word.startswith("-")]
+    return words[position] if len(words) > position else None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser. With argv naming a command, only that command's module is imported: services start
+    faster and one command's import problems cannot break another."""
     parser = argparse.ArgumentParser(
         prog="streaming",
         description="Sensor and payment streams on Apache Kafka: windows, online models, alerts, metrics.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            # Only a module that does not exist yet is skipped; a broken import inside one is an error.
-            if error.name is None or not module_name.startswith(error.name):
-                raise
-            continue
-        module.register(subparsers)
+    command = requested_word(argv or [])
+    modules = [COMMAND_MODULES[command]] if command in COMMAND_MODULES else list(dict.fromkeys(COMMAND_MODULES.values()))
+    for module_name in modules:
+        importlib.import_module(module_name).register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    current_arguments[:] = arguments
+    parser = build_parser(arguments)
+    args = parser.parse_args(arguments)
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field, field_validator
 
 Severity = Literal["info", "warning", "critical"]
 AlertKind = Literal["maintenance", "fraud", "drift", "operational"]
+ALL_KINDS: tuple[AlertKind, ...] = ("maintenance", "fraud", "drift", "operational")
 
 
 class SubscriberSettings(BaseModel):
@@ -31,9 +32,9 @@ class SubscriberSettings(BaseModel):
     sink: Literal["webhook", "slack", "jsonl", "console"] = "webhook"
     url: str | None = None
     path: Path | None = None
-    secrets: list[str] = Field(default_factory=list, description="Signing secrets; every one signs each request.")
+    secrets: list[str] = Field(default_factory=list, description="Signing secrets; each one signs.")
     allow_unsigned: bool = Field(default=False, description="Let a webhook subscriber have no secret.")
-    kinds: list[AlertKind] = Field(default_factory=lambda: ["maintenance", "fraud", "drift", "operational"])
+    kinds: list[AlertKind] = Field(default_factory=lambda: list(ALL_KINDS))
     min_severity: Severity = "info"
     entities: list[str] | None = Field(default=None, description="Only these machines or cards.")
     timeout_seconds: float = Field(default=5.0, gt=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -40,8 +41,20 @@ class MaintenanceSettings(BaseModel):
     anomaly_trees: int = 10
     anomaly_height: int = 8
     anomaly_window_size: int = 250
+    label_grace_seconds: float = Field(
+        default=600.0, ge=0, description="How late failure labels may arrive; windows wait H + this to be negative."
+    )
+    anomaly_threshold: float = Field(
+        default=0.9, ge=0, le=1, description="Decides on the anomaly score until a failure has been learned."
+    )
     pending_limit: int = Field(default=200_000, description="Predictions awaiting a label, at most.")
     checkpoint_interval_seconds: float = 30.0
+    monitor_window: int = Field(default=1_000, ge=10, description="Labelled events in the rolling metrics.")
+    drift_grace: int = Field(default=500, ge=0, description="Labels before drift detection starts.")
+    top_features: int = Field(default=3, ge=0, description="Top contributing features on each score.")
+    emit_challenger_scores: bool = Field(default=False, description="Also write challenger scores to `scores`.")
+    label_buffer_limit: int = Field(default=100_000, ge=1, description="Labels waiting for their reported time.")
+    checkpoint_dir: Path | None = Field(default=None, description="Default: <processing.state_dir>/<group_id>.")
 
 
 class FraudSettings(BaseModel):
@@ -63,3 +76,9 @@ class FraudSettings(BaseModel):
     pending_limit: int = 500_000
     card_state_ttl_seconds: float = Field(default=30 * 86_400.0, description="Event time.")
     checkpoint_interval_seconds: float = 30.0
+    monitor_window: int = Field(default=1_000, ge=10, description="Labelled events in the rolling metrics.")
+    drift_grace: int = Field(default=500, ge=0, description="Labels before drift detection starts.")
+    top_features: int = Field(default=3, ge=0, description="Top contributing features on each score.")
+    emit_challenger_scores: bool = Field(default=False, description="Also write challenger scores to `scores`.")
+    label_buffer_limit: int = Field(default=100_000, ge=1, description="Labels waiting for their reported time.")
+    checkpoint_dir: Path | None = Field(default=None, description="Default: <processing.state_dir>/<group_id>.")

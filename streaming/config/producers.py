@@ -14,7 +14,9 @@ class ProducerSettings(BaseModel):
     readings_per_record: int = Field(default=10, ge=1, description="Readings of one machine per record.")
     failure_rate_per_machine_day: float = Field(default=0.5, ge=0)
     degradation_seconds: float = Field(
-        default=1_800.0, gt=0, description="Mean event time from the first sign of degradation to the failure."
+        default=1_800.0,
+        gt=0,
+        description="Mean event time from the first sign of degradation to the failure.",
     )
     repair_seconds: float = Field(default=900.0, ge=0, description="Event time a failed machine is down.")
     cards: int = 5_000

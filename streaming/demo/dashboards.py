@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -80,7 +81,11 @@ def panel_queries(name: str, dashboard: Mapping[str, Any]) -> list[PanelQuery]:
         if panel.get("type") == "row":
             continue
         for target in panel.get("targets", []):
-            queries.append(PanelQuery(name, panel["id"], panel.get("title", ""), target.get("refId", ""), target.get("expr", "")))
+            queries.append(
+                PanelQuery(
+                    name, panel["id"], panel.get("title", ""), target.get("refId", ""), target.get("expr", "")
+                )
+            )
     return queries
 
 
@@ -130,7 +135,9 @@ def variable_queries(name: str, dashboard: Mapping[str, Any]) -> list[PanelQuery
         text = query.get("query", "") if isinstance(query, dict) else str(query or "")
         match = re.fullmatch(r"\s*label_values\((.+),\s*(\w+)\)\s*", text)
         if match:
-            queries.append(PanelQuery(name, 0, f"variable {variable['name']}", variable["name"], match.group(1)))
+            queries.append(
+                PanelQuery(name, 0, f"variable {variable['name']}", variable["name"], match.group(1))
+            )
     return queries
 
 
@@ -141,26 +148,33 @@ def check_dashboards(
     at: float | None = None,
 ) -> list[QueryCheck]:
     """Run every panel and variable query; each result says how many series came back."""
-    checks = []
-    for name, dashboard in dashboards.items():
-        variables = template_values(dashboard)
-        for query in [*variable_queries(name, dashboard), *panel_queries(name, dashboard)]:
-            try:
-                expr = substitute(query.expr, variables, macros)
-            except KeyError as error:
-                checks.append(QueryCheck(query, query.expr, 0, str(error)))
-                continue
-            try:
-                result = prometheus.query(expr, at=at)
-            except Exception as error:  # noqa: BLE001 - any failure is reported against its panel
-                checks.append(QueryCheck(query, expr, 0, f"{type(error).__name__}: {error}"))
-                continue
-            checks.append(QueryCheck(query, expr, len(result)))
-    return checks
+    work = [
+        (query, template_values(dashboard))
+        for name, dashboard in dashboards.items()
+        for query in [*variable_queries(name, dashboard), *panel_queries(name, dashboard)]
+    ]
+
+    def check(item: tuple[PanelQuery, dict[str, str]]) -> QueryCheck:
+        query, variables = item
+        try:
+            expr = substitute(query.expr, variables, macros)
+        except KeyError as error:
+            return QueryCheck(query, query.expr, 0, str(error))
+        try:
+            result = prometheus.query(expr, at=at)
+        except Exception as error:  # any failure is reported against its panel
+            return QueryCheck(query, expr, 0, f"{type(error).__name__}: {error}")
+        return QueryCheck(query, expr, len(result))
+
+    # A few at a time: Prometheus answers concurrently, and the services keep running meanwhile.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(check, work))
 
 
 def describe_failures(checks: list[QueryCheck]) -> str:
     lines = [
-        f"{check.query.where}: {check.error or 'no series'}\n    {check.expr}" for check in checks if not check.ok
+        f"{check.query.where}: {check.error or 'no series'}\n    {check.expr}"
+        for check in checks
+        if not check.ok
     ]
     return "\n".join(lines)

@@ -93,7 +93,9 @@ class PrometheusServer:
         start_timeout_seconds: float = 30.0,
     ) -> None:
         self.targets = dict(targets)
-        self.binary = find_prometheus(binary) if binary is None else (binary if Path(binary).is_file() else None)
+        self.binary = (
+            find_prometheus(binary) if binary is None else (binary if Path(binary).is_file() else None)
+        )
         self.port = port
         self.scrape_interval_seconds = scrape_interval_seconds
         self.rule_files = list(rule_files)
@@ -119,12 +121,16 @@ class PrometheusServer:
 
     def start(self) -> PrometheusServer:
         if self.binary is None:
-            raise PrometheusError("prometheus is not installed (Debian package `prometheus`: make observability-tools)")
+            raise PrometheusError(
+                "prometheus is not installed (Debian package `prometheus`: make observability-tools)"
+            )
         if self.data_dir is None:
             self.data_dir = Path(tempfile.mkdtemp(prefix="streaming-prometheus-"))
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config_path = self.data_dir / "prometheus.yml"
-        config = scrape_config(self.targets, self.scrape_interval_seconds, self.rule_files, self.alertmanagers)
+        config = scrape_config(
+            self.targets, self.scrape_interval_seconds, self.rule_files, self.alertmanagers
+        )
         config_path.write_text(yaml.safe_dump(config, sort_keys=False))
         attempts = 1 if self.port else 3
         for attempt in range(attempts):

@@ -1,0 +1,270 @@
+"""The live view: rates per stage, p99 latencies, lag, model metrics and alerts as they fire.
+
+On a terminal it is a rich Live display redrawn every second; without one (CI, pipes) it prints a compact
+block every few seconds and one line per alert, so logs stay readable.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TextIO
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from streaming.demo.alert_feed import SeenAlert
+from streaming.demo.samples import LabelFilter, ServiceSeries
+
+
+@dataclass(frozen=True)
+class StageMetrics:
+    """Which series describe a stage: what it takes in, what it puts out, and its latency histogram."""
+
+    rate_in: str | None
+    rate_out: str | None
+    latency: str | None
+    out_filter: LabelFilter = None
+    lag: bool = True
+
+
+PRODUCER = StageMetrics(None, "streaming_producer_events_total", "streaming_producer_send_seconds", lag=False)
+CONSUMER = StageMetrics(
+    "streaming_events_in_total", "streaming_events_out_total", "streaming_event_to_output_seconds"
+)
+STAGES: dict[str, StageMetrics] = {
+    "producer-sensors": PRODUCER,
+    "producer-transactions": PRODUCER,
+    # Readings, not records: each sensor record carries several, and the producer counts readings too.
+    "downsampler": StageMetrics(
+        "streaming_window_input_readings_total",
+        "streaming_events_out_total",
+        "streaming_event_to_output_seconds",
+    ),
+    "maintenance": CONSUMER,
+    "fraud": CONSUMER,
+    "alerts": StageMetrics(
+        "streaming_events_in_total",
+        "streaming_alert_deliveries_total",
+        "streaming_alert_delivery_seconds",
+        out_filter={"outcome": "delivered"},
+    ),
+}
+MODEL_SERVICES = ("maintenance", "fraud")
+MODEL_GAUGES = ("roc_auc", "pr_auc", "precision", "recall", "f1")
+
+
+@dataclass(frozen=True)
+class StageRow:
+    name: str
+    status: str
+    rate_in: float | None
+    rate_out: float | None
+    p99_seconds: float | None
+    lag: float | None
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    service: str
+    values: dict[str, float | None]
+    threshold: float | None
+    labels_joined: float | None
+    drifts: float | None
+
+
+def stage_rows(series: Mapping[str, ServiceSeries], statuses: Mapping[str, str]) -> list[StageRow]:
+    rows = []
+    for name, status in statuses.items():
+        metrics = STAGES.get(name)
+        data = series.get(name)
+        if metrics is None or data is None:
+            rows.append(StageRow(name, status, None, None, None, None))
+            continue
+        rows.append(
+            StageRow(
+                name,
+                status,
+                data.rate(metrics.rate_in) if metrics.rate_in else None,
+                data.rate(metrics.rate_out, metrics.out_filter) if metrics.rate_out else None,
+                data.quantile(metrics.latency, 0.99) if metrics.latency else None,
+                data.gauge("streaming_consumer_lag_records") if metrics.lag else None,
+            )
+        )
+    return rows
+
+
+def model_rows(series: Mapping[str, ServiceSeries]) -> list[ModelRow]:
+    rows = []
+    for service in MODEL_SERVICES:
+        data = series.get(service)
+        if data is None or data.latest is None:
+            continue
+        champion = {"role": "champion"}
+        rows.append(
+            ModelRow(
+                service,
+                {name: data.gauge(f"streaming_model_{name}", champion) for name in MODEL_GAUGES},
+                data.gauge("streaming_model_threshold"),
+                data.gauge("streaming_model_labels_total", {"outcome": "joined"}),
+                data.gauge("streaming_model_drift_detected_total"),
+            )
+        )
+    return rows
+
+
+def rate_text(value: float | None) -> str:
+    """>>> rate_text(12345.6), rate_text(None)
+    ('12,346/s', '-')
+    """
+    return "-" if value is None else f"{value:,.0f}/s"
+
+
+def seconds_text(value: float | None) -> str:
+    """>>> seconds_text(0.0123), seconds_text(2.5), seconds_text(None)
+    ('12.3 ms', '2.50 s', '-')
+    """
+    if value is None:
+        return "-"
+    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def number_text(value: float | None, digits: int = 0) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def alert_text(seen: SeenAlert) -> str:
+    alert = seen.alert
+    clock = time.strftime("%H:%M:%S", time.localtime(seen.seen_at))
+    score = f" score {alert.score:.2f}" if alert.score is not None else ""
+    explanation = f" ({alert.explanation[:60]})" if alert.explanation else ""
+    return f"{clock} {alert.severity:8} {alert.kind:11} {alert.entity_id}{score}{explanation}"
+
+
+class LiveView:
+    """Renders the state of the run; `update` is called about once a second by the demo."""
+
+    def __init__(
+        self, interactive: bool, plain_interval_seconds: float = 5.0, stream: TextIO | None = None
+    ) -> None:
+        self.interactive = interactive
+        self.plain_interval_seconds = plain_interval_seconds
+        self.stream = stream or sys.stderr
+        self._console = Console(file=self.stream)
+        self._live: Live | None = None
+        self._last_plain = 0.0
+        self._alerts_printed = 0
+
+    def __enter__(self) -> LiveView:
+        if self.interactive:
+            self._live = Live(
+                Text("starting..."), console=self._console, refresh_per_second=2, transient=False
+            )
+            self._live.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    def update(
+        self,
+        elapsed: float,
+        duration: float,
+        series: Mapping[str, ServiceSeries],
+        statuses: Mapping[str, str],
+        alerts: list[SeenAlert],
+        force: bool = False,
+    ) -> None:
+        stages = stage_rows(series, statuses)
+        models = model_rows(series)
+        if self._live is not None:
+            self._live.update(self._render(elapsed, duration, stages, models, alerts))
+            return
+        for seen in alerts[self._alerts_printed :]:
+            print(f"ALERT {alert_text(seen)}", file=self.stream, flush=True)
+        self._alerts_printed = len(alerts)
+        now = time.monotonic()
+        if force or now - self._last_plain >= self.plain_interval_seconds:
+            self._last_plain = now
+            print(self._plain(elapsed, duration, stages, models, len(alerts)), file=self.stream, flush=True)
+
+    def _plain(
+        self,
+        elapsed: float,
+        duration: float,
+        stages: list[StageRow],
+        models: list[ModelRow],
+        alert_count: int,
+    ) -> str:
+        lines = [f"demo {elapsed:,.0f}/{duration:,.0f}s, {alert_count} alerts"]
+        for row in stages:
+            if row.status != "running":
+                lines.append(f"  {row.name:22} {row.status}")
+                continue
+            parts = [f"  {row.name:22}"]
+            if row.rate_in is not None:
+                parts.append(f"in {rate_text(row.rate_in)}")
+            if row.rate_out is not None:
+                parts.append(f"out {rate_text(row.rate_out)}")
+            if row.p99_seconds is not None:
+                parts.append(f"p99 {seconds_text(row.p99_seconds)}")
+            if row.lag is not None:
+                parts.append(f"lag {number_text(row.lag)}")
+            lines.append(" ".join(parts))
+        for model in models:
+            values = " ".join(f"{name} {number_text(value, 3)}" for name, value in model.values.items())
+            lines.append(f"  model {model.service:16} {values} labels {number_text(model.labels_joined)}")
+        return "\n".join(lines)
+
+    def _render(
+        self,
+        elapsed: float,
+        duration: float,
+        stages: list[StageRow],
+        models: list[ModelRow],
+        alerts: list[SeenAlert],
+    ) -> Group:
+        header = Text(
+            f"streaming demo: {elapsed:,.0f} s of {duration:,.0f} s, {len(alerts)} alerts", style="bold"
+        )
+        stage_table = Table(title="stages", expand=True)
+        for column in ("stage", "status", "in", "out", "p99 latency", "lag"):
+            stage_table.add_column(column, justify="left" if column in ("stage", "status") else "right")
+        for row in stages:
+            style = (
+                "green"
+                if row.status == "running"
+                else "yellow"
+                if row.status.startswith("missing")
+                else "red"
+            )
+            stage_table.add_row(
+                row.name,
+                Text(row.status, style=style),
+                rate_text(row.rate_in),
+                rate_text(row.rate_out),
+                seconds_text(row.p99_seconds),
+                number_text(row.lag),
+            )
+        model_table = Table(title="online models (champion, rolling)", expand=True)
+        for column in ("service", *MODEL_GAUGES, "threshold", "labels joined", "drifts"):
+            model_table.add_column(column, justify="left" if column == "service" else "right")
+        for model in models:
+            model_table.add_row(
+                model.service,
+                *(number_text(value, 3) for value in model.values.values()),
+                number_text(model.threshold, 3),
+                number_text(model.labels_joined),
+                number_text(model.drifts),
+            )
+        alert_table = Table(title="latest alerts", expand=True)
+        alert_table.add_column("alert")
+        for seen in alerts[-8:]:
+            alert_table.add_row(alert_text(seen))
+        return Group(header, stage_table, model_table, alert_table)

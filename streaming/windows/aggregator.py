@@ -1,0 +1,365 @@
+"""Event-time window aggregation per key, on changelog-backed state.
+
+Semantics, chosen so that output never depends on how records were batched (a crash and restart replays
+them in other batches and must produce the same windows):
+- The watermark of a partition is the largest event time seen on it minus `allowed_lateness`.
+- A window `[start, end)` closes when the watermark reaches `end`.
+- A reading is late for a window when, at its arrival, that window was already closed: the watermark before
+  it (from the readings that came earlier) had reached `end`, or the key's windows were closed for idleness.
+  Late readings go to the late-events topic (the whole source record, with which readings were late).
+- A key that sends nothing for `idle_timeout` (wall clock) gets its open windows closed anyway, and a key
+  silent for `state_ttl` is forgotten, so memory follows the live keys.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from streaming.app.context import Context
+from streaming.app.record import Record
+from streaming.metrics import DOWNSAMPLING_RATIO, OPEN_WINDOWS, WINDOW_INPUT_READINGS, WINDOWS_CLOSED
+from streaming.schemas import WindowAggregate
+from streaming.state import ChangelogStore
+from streaming.windows.aggregations import (
+    COUNT,
+    DEFAULT_AGGREGATIONS,
+    MAXIMUM,
+    MINIMUM,
+    Aggregation,
+    WindowMoments,
+)
+from streaming.windows.assigners import HoppingWindows
+from streaming.windows.sketch import LogBuckets
+
+log = logging.getLogger(__name__)
+
+#: The state key holding a partition's watermark; a NUL byte cannot start a real entity id.
+PARTITION_KEY = "\x00partition"
+
+
+@dataclass
+class Columns:
+    """What the aggregator needs from one input event: its key, reading times and values, attributes."""
+
+    key: str
+    times: Sequence[float]
+    values: dict[str, Sequence[float]]
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+ColumnExtractor = Callable[[Any], Columns]
+
+
+@dataclass
+class _OpenWindow:
+    moments: WindowMoments
+    buckets: list[dict[int, int]]
+
+
+class WindowedAggregation:
+    """Aggregates each key's readings over event-time windows and emits one record per closed window.
+
+    >>> from streaming.windows.assigners import TumblingWindows
+    >>> aggregation = WindowedAggregation(
+    ...     windows=TumblingWindows(10.0), fields=["torque_nm"], extract=lambda e: e, service="doc")
+    >>> aggregation.output_topic
+    'sensor_windows'
+    """
+
+    def __init__(
+        self,
+        windows: HoppingWindows,
+        fields: Sequence[str],
+        extract: ColumnExtractor,
+        service: str,
+        allowed_lateness: float = 0.0,
+        idle_timeout: float = 30.0,
+        state_ttl: float = 600.0,
+        aggregations: Sequence[Aggregation] = DEFAULT_AGGREGATIONS,
+        quantile: float | None = 0.95,
+        quantile_relative_accuracy: float = 0.01,
+        output_topic: str = "sensor_windows",
+        store: ChangelogStore | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if state_ttl < idle_timeout:
+            raise ValueError("state_ttl must be at least idle_timeout, or open windows would be forgotten")
+        self.windows = windows
+        self.fields = list(fields)
+        self.extract = extract
+        self.service = service
+        self.allowed_lateness = allowed_lateness
+        self.idle_timeout = idle_timeout
+        self.state_ttl = state_ttl
+        self.aggregations = list(aggregations)
+        self.quantile = quantile
+        self.quantile_name = f"p{round(quantile * 100):d}" if quantile is not None else ""
+        self.buckets = LogBuckets(quantile_relative_accuracy)
+        self.output_topic = output_topic
+        self.store = store or ChangelogStore("windows", "unbound", service)
+        self.clock = clock
+        # Working state per partition, rebuilt from the store on assignment.
+        self._open: dict[int, dict[tuple[str, int], _OpenWindow]] = {}
+        self._deadlines: dict[int, list[tuple[int, str, int]]] = {}
+        self._readings_in = 0
+        self._windows_out = 0
+
+    # Partition lifecycle (called by the application) --------------------------------------------------
+
+    def partitions_assigned(self, partitions: list[int]) -> None:
+        for partition in partitions:
+            if partition not in self.store.partitions:
+                self.store.open_partition(partition)
+            self._open[partition] = {}
+            self._deadlines[partition] = []
+            for key, entry in self.store.items(partition):
+                if key == PARTITION_KEY:
+                    continue
+                for start_ms, window in entry.get("w", {}).items():
+                    moments = WindowMoments(np.asarray(window["s"], float), np.asarray(window["f"], float))
+                    buckets = [{int(b): int(c) for b, c in field.items()} for field in window["q"]]
+                    self._open[partition][(key, int(start_ms))] = _OpenWindow(moments, buckets)
+                    heapq.heappush(self._deadlines[partition], (self._end_ms(int(start_ms)), key, int(start_ms)))
+        self._update_gauges()
+
+    def partitions_revoked(self, partitions: list[int]) -> None:
+        for partition in partitions:
+            self._open.pop(partition, None)
+            self._deadlines.pop(partition, None)
+        self._update_gauges()
+
+    # Processing ---------------------------------------------------------------------------------------
+
+    def process(self, batch: list[tuple[Any, Record]], context: Context) -> None:
+        """Aggregate one polled batch of one partition (records in offset order)."""
+        if not batch:
+            return
+        partition = batch[0][1].partition
+        if partition not in self._open:
+            self.partitions_assigned([partition])
+        extracted = [self.extract(event) for event, _ in batch]
+        counts = np.fromiter((len(columns.times) for columns in extracted), dtype=np.int64, count=len(extracted))
+        times = np.fromiter(
+            (t for columns in extracted for t in columns.times), dtype=np.float64, count=int(counts.sum())
+        )
+        values = np.empty((len(times), len(self.fields)), dtype=np.float64)
+        for field_index, name in enumerate(self.fields):
+            values[:, field_index] = np.fromiter(
+                (v for columns in extracted for v in columns.values[name]), dtype=np.float64, count=len(times)
+            )
+        record_of_reading = np.repeat(np.arange(len(extracted)), counts)
+        keys = [columns.key for columns in extracted]
+        unique_keys = sorted(set(keys))
+        key_number = {key: number for number, key in enumerate(unique_keys)}
+        key_of_reading = np.repeat(np.fromiter((key_number[k] for k in keys), dtype=np.int64), counts)
+
+        partition_state = self.store.get(partition, PARTITION_KEY) or {"max_event_time": -math.inf}
+        previous_max = float(partition_state["max_event_time"])
+        running_max = np.maximum.accumulate(np.concatenate(([previous_max], times)))
+        watermark_before = running_max[:-1] - self.allowed_lateness
+        closed_until = np.array(
+            [float((self.store.get(partition, key) or {}).get("cu", -math.inf)) for key in unique_keys]
+        )[key_of_reading]
+
+        reading_index, starts = self.windows.assign(times)
+        ends = starts + self.windows.size
+        late_pair = (ends <= watermark_before[reading_index]) | (ends <= closed_until[reading_index])
+        self._send_late(batch, reading_index[late_pair], starts[late_pair], record_of_reading, counts, context)
+
+        on_time = ~late_pair
+        self._aggregate(
+            partition,
+            reading_index[on_time],
+            starts[on_time],
+            times,
+            values,
+            key_of_reading,
+            unique_keys,
+        )
+        now = self.clock()
+        latest_attributes = {columns.key: columns.attributes for columns in extracted}
+        for key in unique_keys:
+            entry = self._key_entry(partition, key)
+            entry["ls"] = now
+            entry["a"] = latest_attributes[key]
+            self.store.set(partition, key, entry)
+        new_max = float(running_max[-1])
+        if new_max > previous_max:
+            self.store.set(partition, PARTITION_KEY, {"max_event_time": new_max})
+        self._readings_in += len(times)
+        WINDOW_INPUT_READINGS.labels(self.service).inc(len(times))
+        self._close_due(partition, new_max - self.allowed_lateness, context)
+
+    def _aggregate(
+        self,
+        partition: int,
+        reading_index: np.ndarray,
+        starts: np.ndarray,
+        times: np.ndarray,
+        values: np.ndarray,
+        key_of_reading: np.ndarray,
+        unique_keys: list[str],
+    ) -> None:
+        if len(reading_index) == 0:
+            return
+        start_ms = np.round(starts * 1000).astype(np.int64)
+        slot = (start_ms - start_ms.min()) // max(1, int(round(self.windows.step * 1000)))
+        codes = key_of_reading[reading_index] * (int(slot.max()) + 1) + slot
+        # A stable sort keeps arrival order inside each window, which `first`/`last` ties rely on.
+        order = np.argsort(codes, kind="stable")
+        boundaries = np.flatnonzero(np.diff(codes[order])) + 1
+        open_windows = self._open[partition]
+        deadlines = self._deadlines[partition]
+        for group in np.split(order, boundaries):
+            readings = reading_index[group]
+            key = unique_keys[int(key_of_reading[readings[0]])]
+            window_start_ms = int(start_ms[group[0]])
+            window_start = window_start_ms / 1000.0
+            group_values = values[readings]
+            moments = WindowMoments.from_values(times[readings] - window_start, group_values, window_start)
+            buckets = self._bucket_counts(group_values)
+            existing = open_windows.get((key, window_start_ms))
+            if existing is None:
+                open_windows[(key, window_start_ms)] = _OpenWindow(moments, buckets)
+                heapq.heappush(deadlines, (self._end_ms(window_start_ms), key, window_start_ms))
+            else:
+                existing.moments.merge(moments)
+                for field_counts, new_counts in zip(existing.buckets, buckets, strict=True):
+                    for bucket, count in new_counts.items():
+                        field_counts[bucket] = field_counts.get(bucket, 0) + count
+            self._write_window(partition, key, window_start_ms)
+        self._update_gauges()
+
+    def _bucket_counts(self, values: np.ndarray) -> list[dict[int, int]]:
+        if self.quantile is None:
+            return [{} for _ in self.fields]
+        buckets = self.buckets.bucket_of(values)
+        result = []
+        for field_index in range(len(self.fields)):
+            unique, counts = np.unique(buckets[:, field_index], return_counts=True)
+            result.append(dict(zip(unique.tolist(), counts.tolist(), strict=True)))
+        return result
+
+    def _end_ms(self, start_ms: int) -> int:
+        return start_ms + int(round(self.windows.size * 1000))
+
+    def _key_entry(self, partition: int, key: str) -> dict[str, Any]:
+        entry = self.store.get(partition, key)
+        if entry is None:
+            entry = {"w": {}, "cu": -math.inf, "ls": 0.0, "a": {}}
+        return entry
+
+    def _write_window(self, partition: int, key: str, start_ms: int) -> None:
+        entry = self._key_entry(partition, key)
+        window = self._open[partition][(key, start_ms)]
+        entry["w"][start_ms] = {
+            "s": window.moments.shared.tolist(),
+            "f": window.moments.fields.tolist(),
+            "q": [{int(b): int(c) for b, c in counts.items()} for counts in window.buckets],
+        }
+        self.store.set(partition, key, entry)
+
+    def _send_late(
+        self,
+        batch: list[tuple[Any, Record]],
+        late_readings: np.ndarray,
+        late_starts: np.ndarray,
+        record_of_reading: np.ndarray,
+        counts: np.ndarray,
+        context: Context,
+    ) -> None:
+        if len(late_readings) == 0:
+            return
+        first_reading = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        by_record: dict[int, list[str]] = {}
+        for reading, start in zip(late_readings.tolist(), late_starts.tolist(), strict=True):
+            record_number = int(record_of_reading[reading])
+            position = reading - int(first_reading[record_number])
+            by_record.setdefault(record_number, []).append(f"{position}@{start:.3f}")
+        for record_number, details in by_record.items():
+            context.late(batch[record_number][1], "late readings (index@window_start): " + ",".join(details))
+
+    # Closing ------------------------------------------------------------------------------------------
+
+    def _close_due(self, partition: int, watermark: float, context: Context) -> None:
+        deadlines = self._deadlines[partition]
+        open_windows = self._open[partition]
+        watermark_ms = watermark * 1000
+        while deadlines and deadlines[0][0] <= watermark_ms:
+            _end_ms, key, start_ms = heapq.heappop(deadlines)
+            window = open_windows.pop((key, start_ms), None)
+            if window is not None:
+                self._emit(partition, key, start_ms, window, "watermark", context)
+        self._update_gauges()
+
+    def on_timer(self, now: float, context: Context) -> None:
+        """Close the windows of idle keys, and forget keys silent past the TTL (wall clock)."""
+        for partition in list(self._open):
+            open_windows = self._open[partition]
+            keys_with_windows = {key for key, _ in open_windows}
+            for key in list(self.store.keys(partition)):
+                if key == PARTITION_KEY:
+                    continue
+                entry = self.store.get(partition, key)
+                silent_for = now - float(entry.get("ls", 0.0))
+                if key in keys_with_windows and silent_for >= self.idle_timeout:
+                    for window_key in sorted(k for k in open_windows if k[0] == key):
+                        window = open_windows.pop(window_key)
+                        self._emit(partition, key, window_key[1], window, "idle", context)
+                elif key not in keys_with_windows and silent_for >= self.state_ttl:
+                    self.store.delete(partition, key)
+        self._update_gauges()
+
+    def _emit(
+        self, partition: int, key: str, start_ms: int, window: _OpenWindow, closed_by: str, context: Context
+    ) -> None:
+        start = start_ms / 1000.0
+        end = self._end_ms(start_ms) / 1000.0
+        aggregates: dict[str, dict[str, float]] = {name: {} for name in self.fields}
+        for aggregation in self.aggregations:
+            computed = aggregation.compute(window.moments, slice(None))
+            for field_index, name in enumerate(self.fields):
+                aggregates[name][aggregation.name] = float(computed[field_index])
+        if self.quantile is not None:
+            for field_index, name in enumerate(self.fields):
+                aggregates[name][self.quantile_name] = self.buckets.quantile(
+                    window.buckets[field_index],
+                    self.quantile,
+                    float(window.moments.fields[MINIMUM][field_index]),
+                    float(window.moments.fields[MAXIMUM][field_index]),
+                )
+        entry = self._key_entry(partition, key)
+        entry["w"].pop(start_ms, None)
+        if closed_by == "idle":
+            # Readings for this window that turn up later are late, even if the watermark lags behind.
+            entry["cu"] = max(float(entry.get("cu", -math.inf)), end)
+        self.store.set(partition, key, entry)
+        output = WindowAggregate(
+            key=key,
+            window_start=start,
+            window_end=end,
+            count=int(window.moments.shared[COUNT]),
+            aggregates=aggregates,
+            closed_by=closed_by,  # type: ignore[arg-type]
+            attributes=dict(entry.get("a", {})),
+            emitted_at=time.time(),
+        )
+        context.emit(self.output_topic, output, timestamp=end, event_time=end)
+        self._windows_out += 1
+        WINDOWS_CLOSED.labels(self.service, closed_by).inc()
+        if self._windows_out:
+            DOWNSAMPLING_RATIO.labels(self.service).set(self._readings_in / self._windows_out)
+
+    def _update_gauges(self) -> None:
+        OPEN_WINDOWS.labels(self.service).set(sum(len(windows) for windows in self._open.values()))
+
+    def open_window_count(self) -> int:
+        return sum(len(windows) for windows in self._open.values())

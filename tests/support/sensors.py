@@ -1,0 +1,119 @@
+"""Deterministic sensor records for core tests, and an independent pandas reference of the window output."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import msgspec
+import numpy as np
+import pandas as pd
+
+from streaming.schemas import SENSOR_FIELDS, SensorReadingBatch, encode
+
+START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+
+
+def sensor_records(
+    machines: int = 20,
+    seconds: int = 300,
+    readings_per_record: int = 10,
+    seed: int = 7,
+    reorder_fraction: float = 0.1,
+    late_fraction: float = 0.03,
+    reorder_seconds: float = 3.0,
+    late_seconds: float = 40.0,
+) -> list[tuple[bytes, bytes]]:
+    """(key, value) pairs in send order: each machine reads once a second; some records are sent out of order
+    (shifted back within the lateness) and some very late."""
+    rng = np.random.default_rng(seed)
+    records: list[tuple[float, int, bytes, bytes]] = []
+    for machine in range(machines):
+        machine_id = f"m-{machine:04d}"
+        base = rng.uniform(1, 3)
+        for first in range(0, seconds, readings_per_record):
+            times = START + first + np.arange(readings_per_record) + rng.uniform(0, 0.5, readings_per_record)
+            values = {
+                "air_temperature_k": 298 + rng.normal(0, 0.5, readings_per_record),
+                "process_temperature_k": 308 + rng.normal(0, 0.5, readings_per_record),
+                "rotational_speed_rpm": 1500 + rng.normal(0, 20, readings_per_record),
+                "torque_nm": 40 + base * rng.normal(0, 3, readings_per_record),
+                "vibration_mm_s": np.abs(2 + rng.normal(0, 0.4, readings_per_record)),
+                "tool_wear_min": np.full(readings_per_record, first / 60.0),
+            }
+            send_at = times[-1]
+            draw = rng.uniform()
+            if draw < late_fraction:
+                send_at += late_seconds
+            elif draw < late_fraction + reorder_fraction:
+                send_at += reorder_seconds
+            batch = SensorReadingBatch(
+                machine_id=machine_id,
+                machine_type="LMH"[machine % 3],  # type: ignore[arg-type]
+                event_time=times.tolist(),
+                **{name: values[name].tolist() for name in SENSOR_FIELDS},
+            )
+            records.append((send_at, len(records), machine_id.encode(), encode(batch)))
+    records.sort()
+    return [(key, value) for _, _, key, value in records]
+
+
+def reference_windows(
+    consumed: Iterable[tuple[int, int, bytes]],
+    size: float,
+    step: float,
+    allowed_lateness: float,
+    quantile: float = 0.95,
+) -> tuple[dict[tuple[str, float], dict], int]:
+    """The closed windows a correct run must emit, computed plainly from (partition, offset, value) records.
+
+    Returns ({(key, window_start): {"count", field: {stat: value}, "quantile_bounds": ...}}, late readings).
+    """
+    rows = []
+    late = 0
+    decoder = msgspec.json.Decoder(SensorReadingBatch)
+    watermark_max: dict[int, float] = {}
+    for partition, _offset, value in sorted(consumed, key=lambda item: (item[0], item[1])):
+        batch = decoder.decode(value)
+        for index, event_time in enumerate(batch.event_time):
+            before = watermark_max.get(partition, -math.inf)
+            first_start = math.floor(event_time / step) * step
+            starts = [first_start - hop * step for hop in range(math.ceil(size / step))]
+            for start in starts:
+                if start + size <= event_time:
+                    continue
+                if start + size <= before - allowed_lateness:
+                    late += 1
+                    continue
+                row = {"partition": partition, "key": batch.machine_id, "start": round(start, 3), "t": event_time}
+                row.update({name: getattr(batch, name)[index] for name in SENSOR_FIELDS})
+                rows.append(row)
+            watermark_max[partition] = max(before, event_time)
+    frame = pd.DataFrame(rows)
+    expected: dict[tuple[str, float], dict] = {}
+    for (partition, key, start), group in frame.groupby(["partition", "key", "start"], sort=True):
+        if start + size > watermark_max[partition] - allowed_lateness:
+            continue  # still open at the end of the input
+        relative = group["t"].to_numpy() - start
+        order = np.argsort(relative, kind="stable")
+        window: dict = {"count": len(group)}
+        for name in SENSOR_FIELDS:
+            values = group[name].to_numpy()
+            slope = 0.0
+            if len(values) > 1 and np.ptp(relative) > 0:
+                slope = float(np.polyfit(relative, values, 1)[0])
+            window[name] = {
+                "mean": float(values.mean()),
+                "min": float(values.min()),
+                "max": float(values.max()),
+                "std": float(pd.Series(values).std(ddof=1)) if len(values) > 1 else 0.0,
+                "first": float(values[order[0]]),
+                "last": float(values[order[-1]]),
+                "slope": slope,
+            }
+            window[name]["quantile_bounds"] = (
+                float(np.quantile(values, quantile, method="lower")),
+                float(np.quantile(values, quantile, method="higher")),
+            )
+        expected[(key, float(start))] = window
+    return expected, late
