@@ -54,6 +54,7 @@ def build(settings: Settings, bootstrap: str | None = None, instance_id: str | N
         state_ttl=config.state_ttl_seconds,
         quantile=config.quantile,
         quantile_relative_accuracy=config.quantile_relative_accuracy,
+        exact_quantile_samples=config.exact_quantile_samples,
         store=app.state_store("windows"),
     )
     app.batch_source("sensor_readings", Codec(SensorReadingBatch, settings.topics.max_message_bytes), aggregation.process)

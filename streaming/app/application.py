@@ -40,6 +40,8 @@ Handler = Callable[[Any, Record, Context], None]
 BatchHandler = Callable[[list[tuple[Any, Record]], Context], None]
 TimerCallback = Callable[[float, Context], None]
 PartitionCallback = Callable[[list[int]], None]
+#: Lowers the offsets about to be committed: {(topic, partition): next offset} -> the same, never higher.
+CommitGate = Callable[[dict[tuple[str, int], int]], dict[tuple[str, int], int]]
 
 
 class Checkpointable(Protocol):
@@ -115,6 +117,8 @@ class Application:
         self.stores: list[ChangelogStore] = []
         self._on_assigned: list[PartitionCallback] = []
         self._on_revoked: list[PartitionCallback] = []
+        self._commit_gates: list[CommitGate] = []
+        self._before_shutdown: list[Callable[[], None]] = []
         self._stop = threading.Event()
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None
@@ -164,8 +168,22 @@ class Application:
     def on_partitions_revoked(self, callback: PartitionCallback) -> None:
         self._on_revoked.append(callback)
 
+    def commit_gate(self, gate: CommitGate) -> None:
+        """Hold commits back: `gate` sees the offsets about to be committed and may lower them, e.g. to the
+        first record whose asynchronous side effect (an HTTP delivery) has not finished yet."""
+        self._commit_gates.append(gate)
+
+    def before_shutdown(self, callback: Callable[[], None]) -> None:
+        """Called once when the loop ends, before the final commit (e.g. to let in-flight work drain)."""
+        self._before_shutdown.append(callback)
+
     def stop(self) -> None:
         self._stop.set()
+
+    @property
+    def summary(self) -> RunSummary:
+        """Progress so far (safe to read from another thread)."""
+        return self._summary
 
     @property
     def context(self) -> Context:
@@ -197,6 +215,7 @@ class Application:
         self._context = Context(self.settings, self.service, self.group_id, self._send)
         self._restore_checkpoint()
         self._consumer = self._make_consumer(bootstrap)
+        self._await_metadata(self._consumer)
         self._consumer.subscribe(self.topics, listener=_Listener(self))
         last_input = time.monotonic()
         try:
@@ -222,6 +241,14 @@ class Application:
         self._summary.dead_letters = self._context.dead_letters
         self._summary.late_events = self._context.late_events
         return self._summary
+
+    def _await_metadata(self, consumer: KafkaConsumer, timeout_seconds: float = 30.0) -> None:
+        """Know every source's partitions before joining: an assignor that runs without them assigns
+        nothing and the group needs another round (seen with cooperative-sticky under load)."""
+        deadline = time.monotonic() + timeout_seconds
+        for topic in self.topics:
+            while not consumer.partitions_for_topic(topic) and time.monotonic() < deadline:
+                time.sleep(0.1)
 
     def _should_stop(self, stop_event: threading.Event | None, started: float, duration: float | None) -> bool:
         if self._stop.is_set() or (stop_event is not None and stop_event.is_set()):
@@ -404,11 +431,14 @@ class Application:
             self._commit(force=False)
 
     def _pending_offsets(self) -> dict[TopicPartition, int]:
-        return {
-            tp: offset
-            for tp, offset in self._positions.items()
-            if self._committed_positions.get(tp) != offset and tp in self._assigned
-        }
+        proposed = {tp: offset for tp, offset in self._positions.items() if tp in self._assigned}
+        if self._commit_gates:
+            by_name = {(tp.topic, tp.partition): offset for tp, offset in proposed.items()}
+            for gate in self._commit_gates:
+                allowed = gate(dict(by_name))
+                by_name = {name: min(offset, allowed.get(name, offset)) for name, offset in by_name.items()}
+            proposed = {tp: by_name[(tp.topic, tp.partition)] for tp in proposed}
+        return {tp: offset for tp, offset in proposed.items() if self._committed_positions.get(tp) != offset}
 
     def _commit(self, force: bool) -> None:
         """Commit outputs, state and offsets together. Cheap when nothing changed."""
@@ -471,12 +501,42 @@ class Application:
     def _checkpoint_if_due(self) -> None:
         if not self._checkpointing:
             return
-        assert self.checkpoint_store is not None
-        if time.monotonic() - self._last_checkpoint >= self.checkpoint_store.interval_seconds:
+        store = self.checkpoint_store
+        assert store is not None and self.checkpointable is not None
+        saved = store.finished()
+        if saved is not None:
+            self._summary.checkpoints += 1
+            self._commit_checkpointed_offsets(saved)
+        if time.monotonic() - self._last_checkpoint < store.interval_seconds:
+            return
+        if not store.background:
             self.save_checkpoint()
+            return
+        # Outputs up to these offsets must be durable before a checkpoint may claim them.
+        self._require_producer().flush()
+        offsets = {**self._checkpoint_offsets, **{(tp.topic, tp.partition): o for tp, o in self._positions.items()}}
+        if store.save_in_background(offsets, self.checkpointable.snapshot, {"service": self.service}):
+            self._checkpoint_offsets = offsets
+            self._last_checkpoint = time.monotonic()
+
+    def _commit_checkpointed_offsets(self, offsets: dict[tuple[str, int], int]) -> None:
+        """Tell the group how far the checkpoint got (lag monitoring, tools); restarts use the checkpoint."""
+        consumer = self._consumer
+        if consumer is None:
+            return
+        pending = {
+            tp: offsets[(tp.topic, tp.partition)] for tp in self._assigned if (tp.topic, tp.partition) in offsets
+        }
+        if pending:
+            try:
+                consumer.commit({tp: _offset_and_metadata(off) for tp, off in pending.items()})
+            except KafkaError:
+                log.warning("offset commit after checkpoint failed; the checkpoint still holds them")
 
     def _write_checkpoint_file(self) -> None:
         assert self.checkpoint_store is not None and self.checkpointable is not None
+        # A background write still running would finish after this one and number itself after it.
+        self.checkpoint_store.finished(wait=True)
         self._require_producer().flush()
         offsets = {(tp.topic, tp.partition): offset for tp, offset in self._positions.items()}
         merged = {**self._checkpoint_offsets, **offsets}
@@ -597,6 +657,11 @@ class Application:
     # Shutdown ------------------------------------------------------------------------------------------
 
     def _shutdown(self) -> None:
+        for callback in self._before_shutdown:
+            try:
+                callback()
+            except Exception:  # noqa: BLE001 - the final commit must still happen
+                log.exception("%s: before-shutdown callback failed", self.service)
         try:
             if self._consumer is not None and self._producer is not None:
                 if self._checkpointing:

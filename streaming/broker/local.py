@@ -347,12 +347,12 @@ class LocalBroker:
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout_seconds
         while time.monotonic() < deadline:
-            if not _alive(pid):
+            if not process_alive(pid):
                 break
             time.sleep(0.2)
         else:
             os.kill(pid, signal.SIGKILL)
-            while _alive(pid):
+            while process_alive(pid):
                 time.sleep(0.1)
         self._pid_file.unlink(missing_ok=True)
         return True
@@ -366,7 +366,7 @@ class LocalBroker:
         return "\n".join(chunks) if chunks else f"no logs yet under {self.data_dir / 'logs'}"
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -21,12 +21,21 @@ class ModelSettings(BaseModel):
 
 
 class ThresholdSettings(BaseModel):
-    """How a score becomes a decision."""
+    """How a score (a probability on the real stream, after prior correction) becomes a decision."""
 
-    mode: Literal["fixed", "precision", "budget"] = "fixed"
-    value: float = Field(default=0.5, ge=0, le=1)
+    mode: Literal["fixed", "precision", "budget"] = "budget"
+    value: float = Field(
+        default=0.5, ge=0, le=1, description="Fixed threshold; start value and floor of the adaptive modes."
+    )
     target_precision: float = Field(default=0.8, gt=0, le=1)
-    alerts_per_hour: float = Field(default=10.0, gt=0)
+    alerts_per_hour: float = Field(
+        default=10.0,
+        gt=0,
+        description="Budget mode's target, and in every mode the most new incidents per hour of event time.",
+    )
+    critical_above: float = Field(
+        default=0.9, ge=0, le=1, description="Scores at or above this (and the threshold) alert as critical."
+    )
 
 
 class MaintenanceSettings(BaseModel):
@@ -37,12 +46,17 @@ class MaintenanceSettings(BaseModel):
     challenger: ModelSettings | None = Field(
         default_factory=lambda: ModelSettings(model="hoeffding", imbalance="under")
     )
-    threshold: ThresholdSettings = Field(default_factory=lambda: ThresholdSettings(value=0.7))
+    threshold: ThresholdSettings = Field(default_factory=lambda: ThresholdSettings(alerts_per_hour=6.0))
+    resolve_after_windows: int = Field(
+        default=3, ge=1, description="Consecutive windows below the threshold before an incident resolves."
+    )
     anomaly_trees: int = 10
     anomaly_height: int = 8
     anomaly_window_size: int = 250
     label_grace_seconds: float = Field(
-        default=600.0, ge=0, description="How late failure labels may arrive; windows wait H + this to be negative."
+        default=600.0,
+        ge=0,
+        description="How late failure labels may arrive; windows wait H + this to be negative.",
     )
     anomaly_threshold: float = Field(
         default=0.9, ge=0, le=1, description="Decides on the anomaly score until a failure has been learned."
@@ -52,9 +66,15 @@ class MaintenanceSettings(BaseModel):
     monitor_window: int = Field(default=1_000, ge=10, description="Labelled events in the rolling metrics.")
     drift_grace: int = Field(default=500, ge=0, description="Labels before drift detection starts.")
     top_features: int = Field(default=3, ge=0, description="Top contributing features on each score.")
-    emit_challenger_scores: bool = Field(default=False, description="Also write challenger scores to `scores`.")
-    label_buffer_limit: int = Field(default=100_000, ge=1, description="Labels waiting for their reported time.")
-    checkpoint_dir: Path | None = Field(default=None, description="Default: <processing.state_dir>/<group_id>.")
+    emit_challenger_scores: bool = Field(
+        default=False, description="Also write challenger scores to `scores`."
+    )
+    label_buffer_limit: int = Field(
+        default=100_000, ge=1, description="Labels waiting for their reported time."
+    )
+    checkpoint_dir: Path | None = Field(
+        default=None, description="Default: <processing.state_dir>/<group_id>."
+    )
 
 
 class FraudSettings(BaseModel):
@@ -66,9 +86,9 @@ class FraudSettings(BaseModel):
         default_factory=lambda: ModelSettings(model="logistic", imbalance="under+weight")
     )
     challenger: ModelSettings | None = Field(
-        default_factory=lambda: ModelSettings(model="arf", imbalance="under", arf_models=3)
+        default_factory=lambda: ModelSettings(model="hoeffding", imbalance="under")
     )
-    threshold: ThresholdSettings = Field(default_factory=lambda: ThresholdSettings(value=0.7))
+    threshold: ThresholdSettings = Field(default_factory=lambda: ThresholdSettings(alerts_per_hour=20.0))
     prefilter_enabled: bool = True
     safe_amount_below: float = Field(default=5.0, description="Small habitual purchases skip the model.")
     block_amount_above: float = Field(default=10_000.0, description="Flagged without the model.")
@@ -79,6 +99,12 @@ class FraudSettings(BaseModel):
     monitor_window: int = Field(default=1_000, ge=10, description="Labelled events in the rolling metrics.")
     drift_grace: int = Field(default=500, ge=0, description="Labels before drift detection starts.")
     top_features: int = Field(default=3, ge=0, description="Top contributing features on each score.")
-    emit_challenger_scores: bool = Field(default=False, description="Also write challenger scores to `scores`.")
-    label_buffer_limit: int = Field(default=100_000, ge=1, description="Labels waiting for their reported time.")
-    checkpoint_dir: Path | None = Field(default=None, description="Default: <processing.state_dir>/<group_id>.")
+    emit_challenger_scores: bool = Field(
+        default=False, description="Also write challenger scores to `scores`."
+    )
+    label_buffer_limit: int = Field(
+        default=100_000, ge=1, description="Labels waiting for their reported time."
+    )
+    checkpoint_dir: Path | None = Field(
+        default=None, description="Default: <processing.state_dir>/<group_id>."
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 
 class WindowSettings(BaseModel):
@@ -24,6 +24,9 @@ class WindowSettings(BaseModel):
     )
     quantile: float = Field(default=0.95, gt=0, lt=1, description="The approximate high quantile reported.")
     quantile_relative_accuracy: float = Field(default=0.01, gt=0, lt=0.5)
+    exact_quantile_samples: int = Field(
+        default=256, ge=0, description="Windows with at most this many readings get an exact quantile."
+    )
     fields: list[str] = Field(
         default_factory=lambda: [
             "air_temperature_k",
@@ -35,3 +38,12 @@ class WindowSettings(BaseModel):
         ]
     )
     group_id: str = "downsampler"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WindowSettings:
+        step = self.window_step_seconds or self.window_size_seconds
+        if step > self.window_size_seconds:
+            raise ValueError("window_step_seconds larger than window_size_seconds would leave gaps")
+        if self.state_ttl_seconds < self.idle_timeout_seconds:
+            raise ValueError("state_ttl_seconds must be at least idle_timeout_seconds")
+        return self

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import threading
 from pathlib import Path
 
 from streaming.cli.common import add_common_options, bootstrap_for, settings_from_args
@@ -16,6 +14,7 @@ from streaming.replay.pacing import parse_speed
 from streaming.replay.player import FileReplayer, ReplaySummary
 from streaming.replay.recorder import TopicRecorder
 from streaming.replay.rewind import GroupActiveError, rewind_group
+from streaming.replay.signals import stop_on_signals
 from streaming.replay.timeparse import format_time, parse_time
 
 
@@ -100,12 +99,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rewind.set_defaults(handler=_rewind)
 
 
-def _stop_on_sigterm() -> threading.Event:
-    stop_event = threading.Event()
-    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop_event.set())
-    return stop_event
-
-
 def _report(summary: ReplaySummary, verb: str) -> int:
     print(json.dumps(summary.to_dict()), flush=True)
     if summary.bad_row_count:
@@ -153,7 +146,7 @@ def _replay(args: argparse.Namespace) -> int:
             speed=args.speed,
             bootstrap=bootstrap_for(settings),
             progress=not args.quiet,
-            stop_event=_stop_on_sigterm(),
+            stop_event=stop_on_signals(),
         )
         return _report(copier.run(), "replay")
     if not args.file or not args.topic:
@@ -174,7 +167,7 @@ def _replay(args: argparse.Namespace) -> int:
             chunk_size=args.chunk_size,
             bootstrap=bootstrap_for(settings),
             progress=not args.quiet,
-            stop_event=_stop_on_sigterm(),
+            stop_event=stop_on_signals(),
         )
     except (FileNotFoundError, ValueError) as error:
         print(f"streaming replay: {error}", file=sys.stderr)
@@ -194,7 +187,7 @@ def _record(args: argparse.Namespace) -> int:
             file_format=args.format,
             bootstrap=bootstrap_for(settings),
             progress=not args.quiet,
-            stop_event=_stop_on_sigterm(),
+            stop_event=stop_on_signals(),
         )
         return _report(recorder.run(), "record")
     except (LookupError, ValueError) as error:

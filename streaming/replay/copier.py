@@ -68,7 +68,7 @@ class TopicRangeCopier:
             producer = make_producer(self.settings, bootstrap, role="replay-copy")
             producer.partitions_for(self.destination)  # fetch metadata now, not inside the paced loop
             tracker = DeliveryTracker()
-            pacer = ReplayPacer(self.speed)
+            pacer = ReplayPacer(self.speed, stop_event=self.stop_event)
             total = sum(item.size for item in ranges)
             with ProgressReporter(
                 f"copy {self.source} -> {self.destination}",
@@ -83,6 +83,8 @@ class TopicRangeCopier:
                     if self.stop_event.is_set():
                         break
                     pacer.wait(record.timestamp / 1000.0)
+                    if self.stop_event.is_set():
+                        break
                     first_sent = first_sent if first_sent is not None else time.monotonic()
                     tracker.send(
                         producer,

@@ -26,15 +26,26 @@ class DeliveryTracker:
         self.bytes = 0
         self._acknowledged = 0
 
-    def send(self, producer: Any, topic: str, **kwargs: Any) -> None:
+    def send(
+        self,
+        producer: Any,
+        topic: str,
+        key: bytes | None = None,
+        value: bytes | None = None,
+        timestamp_ms: int | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+        partition: int | None = None,
+    ) -> None:
         try:
-            future = producer.send(topic, **kwargs)
+            future = producer.send(
+                topic, key=key, value=value, timestamp_ms=timestamp_ms, headers=headers, partition=partition
+            )
         except Exception as error:
             self.failed(error)
             return
         self.sent += 1
-        value = kwargs.get("value")
-        self.bytes += len(value) if value else 0
+        if value:
+            self.bytes += len(value)
         future.add_callback(self._acknowledge)
         future.add_errback(self.failed)
 

@@ -99,6 +99,32 @@ def _string_fields(event_type: type[msgspec.Struct]) -> set[str]:
     return {field.name for field in info.fields if isinstance(field.type, msgspec.inspect.StrType)}  # type: ignore[attr-defined]
 
 
+def _as_string(value: Any) -> Any:
+    """An id or code read as a number (`123`, `123.0`) back to the text it was in the file."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, np.generic):
+        return _as_string(value.item())
+    return str(value)
+
+
+def _python_values(series: pd.Series, as_string: bool) -> list[Any]:
+    """A column as Python values (msgspec validates Python types), strings where the schema wants them.
+
+    >>> _python_values(pd.Series([7, 8]), as_string=True), _python_values(pd.Series([1.5, 2.0]), False)
+    (['7', '8'], [1.5, 2.0])
+    """
+    if not as_string:
+        return series.tolist()
+    if pd.api.types.is_integer_dtype(series.dtype):
+        return series.astype(str).tolist()
+    if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(series.dtype):
+        return series.tolist()
+    return [_as_string(value) for value in series.tolist()]
+
+
 class RowMapper:
     """Turns DataFrame chunks into records, in file order.
 
@@ -146,10 +172,21 @@ class RowMapper:
             frame = frame.assign(**{time_column: None})
         times = parse_times(frame[time_column]) if time_column is not None else None
         key_column = self.key_column or _DEFAULT_KEYS.get(self.schema)
+        if self.schema == "raw":
+            return self._raw(frame, first_row, times, time_column, key_column)
+        return self._events(frame, first_row, times, time_column, key_column)
+
+    def _raw(
+        self,
+        frame: pd.DataFrame,
+        first_row: int,
+        times: np.ndarray | None,
+        time_column: str | None,
+        key_column: str | None,
+    ) -> tuple[list[MappedRecord], list[BadRow]]:
         rows: list[dict[str, Any]] = frame.to_dict("records")  # type: ignore[assignment]
         records: list[MappedRecord] = []
         bad: list[BadRow] = []
-        pending: dict[str, list[tuple[int, SensorReading]]] = {}
         for index, row in enumerate(rows):
             number = first_row + index
             key_value = row.get(key_column) if key_column else None
@@ -158,58 +195,116 @@ class RowMapper:
             if times is not None:
                 event_time = float(times[index])
                 if math.isnan(event_time):
-                    raw = row.get(time_column or "")
-                    why = "missing" if _missing(raw) else f"unparsable: {raw!r}"
-                    bad.append(
-                        BadRow(
-                            number,
-                            "unparsable_time",
-                            f"row {number}: {time_column} {why}",
-                            _jsonable(row),
-                            key,
-                        )
-                    )
+                    bad.append(self._bad_time(row, number, time_column, key))
                     continue
-                if self.schema != "raw":
-                    row["event_time"] = event_time
             timestamp_ms = None if event_time is None else round(event_time * 1000)
-            if self.schema == "raw":
-                if key_column is not None and key is None:
-                    bad.append(
-                        BadRow(
-                            number,
-                            "missing_field",
-                            f"row {number}: key column {key_column} is empty",
-                            _jsonable(row),
-                            None,
-                            timestamp_ms,
-                        )
-                    )
+            if key_column is not None and key is None:
+                message = f"row {number}: key column {key_column} is empty"
+                bad.append(BadRow(number, "missing_field", message, _jsonable(row), None, timestamp_ms))
+                continue
+            records.append(MappedRecord(key, _jsonable(row), timestamp_ms, event_time, number))
+        return records, bad
+
+    def _events(
+        self,
+        frame: pd.DataFrame,
+        first_row: int,
+        times: np.ndarray | None,
+        time_column: str | None,
+        key_column: str | None,
+    ) -> tuple[list[MappedRecord], list[BadRow]]:
+        """Rows onto the schema, column by column: missing values, string coercion and Python values are
+        worked out per column with pandas; only msgspec's validation and the encoding run per row.
+        Rows with anything missing take the row-by-row path, which says exactly what is wrong."""
+        size = len(frame)
+        names: list[str] = []
+        columns: list[list[Any]] = []
+        incomplete = np.zeros(size, dtype=bool)
+        for name in self._fields:
+            if name == "event_time" and times is not None:
+                values: list[Any] = times.tolist()
+                missing = np.isnan(times)
+            elif name in frame.columns:
+                series = frame[name]
+                missing = series.isna().to_numpy(dtype=bool)
+                values = _python_values(series, name in self._strings)
+            else:
+                if name in self._required:
+                    incomplete[:] = True
+                continue  # an optional field the file does not have: the schema's default
+            names.append(name)
+            columns.append(values)
+            incomplete |= missing
+        documents = [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+        slow = np.flatnonzero(incomplete)
+        slow_rows: dict[int, dict[str, Any]] = dict(
+            zip(slow.tolist(), frame.iloc[slow].to_dict("records"), strict=True)  # type: ignore[arg-type]
+        )
+        convert = msgspec.convert
+        event_type = self._event_type
+        records: list[MappedRecord] = []
+        bad: list[BadRow] = []
+        pending: dict[str, list[tuple[int, SensorReading]]] = {}
+        for index in range(size):
+            number = first_row + index
+            row = slow_rows.get(index)
+            event_time = None if times is None else float(times[index])
+            if row is not None:
+                key_value = row.get(key_column) if key_column else None
+                key = None if key_column is None or _missing(key_value) else str(key_value).encode()
+                if event_time is not None:
+                    if math.isnan(event_time):
+                        bad.append(self._bad_time(row, number, time_column, key))
+                        continue
+                    row["event_time"] = event_time
+                timestamp_ms = None if event_time is None else round(event_time * 1000)
+                event = self._event(row, number, key, timestamp_ms, bad)
+                if event is None:
                     continue
-                records.append(MappedRecord(key, _jsonable(row), timestamp_ms, event_time, number))
-                continue
-            event = self._event(row, number, key, timestamp_ms, bad)
-            if event is None:
-                continue
+            else:
+                timestamp_ms = None if event_time is None else round(event_time * 1000)
+                try:
+                    event = convert(documents[index], event_type)
+                except (msgspec.ValidationError, ValueError) as error:
+                    bad.append(self._invalid(frame, index, number, key_column, timestamp_ms, error))
+                    continue
             if isinstance(event, SensorReading):
                 group = pending.setdefault(event.machine_id, [])
                 group.append((number, event))
                 if len(group) >= self.readings_per_record:
                     records.append(self._batch(pending.pop(event.machine_id)))
                 continue
-            records.append(
-                MappedRecord(
-                    event.entity_key().encode(),  # type: ignore[attr-defined]
-                    encode(event),
-                    timestamp_ms,
-                    event_time,
-                    number,
-                )
-            )
+            try:
+                value = encode(event)
+            except ValueError as error:  # NaN or infinity where the schema has no bound to refuse it
+                bad.append(self._invalid(frame, index, number, key_column, timestamp_ms, error))
+                continue
+            key_bytes = event.entity_key().encode()  # type: ignore[attr-defined]
+            records.append(MappedRecord(key_bytes, value, timestamp_ms, event_time, number))
         # Readings of a machine never span chunks: each chunk ends with its partial batches.
         for group in sorted(pending.values(), key=lambda items: items[0][0]):
             records.append(self._batch(group))
         return records, bad
+
+    @staticmethod
+    def _bad_time(row: dict[str, Any], number: int, time_column: str | None, key: bytes | None) -> BadRow:
+        raw = row.get(time_column or "")
+        why = "missing" if _missing(raw) else f"unparsable: {raw!r}"
+        return BadRow(number, "unparsable_time", f"row {number}: {time_column} {why}", _jsonable(row), key)
+
+    @staticmethod
+    def _invalid(
+        frame: pd.DataFrame,
+        index: int,
+        number: int,
+        key_column: str | None,
+        timestamp_ms: int | None,
+        error: Exception,
+    ) -> BadRow:
+        row: dict[str, Any] = frame.iloc[index].to_dict()  # type: ignore[assignment]
+        key_value = row.get(key_column) if key_column else None
+        key = None if key_column is None or _missing(key_value) else str(key_value).encode()
+        return BadRow(number, "invalid_value", f"row {number}: {error}", _jsonable(row), key, timestamp_ms)
 
     def _event(
         self, row: dict[str, Any], number: int, key: bytes | None, timestamp_ms: int | None, bad: list[BadRow]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -35,15 +36,18 @@ class ReplayPacer:
         self,
         speed: float | None,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
+        stop_event: threading.Event | None = None,
     ) -> None:
         self.speed = speed
         self._clock = clock
-        self._sleep = sleep
+        # Waiting on the stop event, not sleeping: a gap of hours in a recording ends at once on SIGTERM.
+        self._sleep = sleep or (stop_event or threading.Event()).wait
         self._first_event: float | None = None
         self._wall_start = 0.0
 
     def wait(self, event_time: float | None) -> float:
+        """Wait for `event_time`'s turn (returns early if the stop event is set). Returns the wait."""
         if self.speed is None or event_time is None:
             return 0.0
         if self._first_event is None:

@@ -37,7 +37,7 @@ def offset_ranges(
     deadline = time.monotonic() + timeout_seconds
     partitions = consumer.partitions_for_topic(topic)
     while not partitions and time.monotonic() < deadline:
-        time.sleep(0.1)
+        time.sleep(0.05)
         partitions = consumer.partitions_for_topic(topic)
     if not partitions:
         raise LookupError(f"topic {topic!r} does not exist or has no partitions")

@@ -7,13 +7,17 @@ reproduces the same outputs, provided the service itself is deterministic.
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^checkpoint-(\d{8})\.pkl$")
 
@@ -40,10 +44,14 @@ class CheckpointStore:
     {('transactions', 0): 42}
     """
 
-    def __init__(self, directory: str | Path, interval_seconds: float = 30.0, keep: int = 3) -> None:
+    def __init__(
+        self, directory: str | Path, interval_seconds: float = 30.0, keep: int = 3, background: bool = True
+    ) -> None:
         self.directory = Path(directory)
         self.interval_seconds = interval_seconds
         self.keep = keep
+        self.background = background and hasattr(os, "fork")
+        self._child: tuple[int, dict[tuple[str, int], int]] | None = None
 
     def versions(self) -> list[int]:
         if not self.directory.is_dir():
@@ -91,3 +99,52 @@ class CheckpointStore:
         for old in versions[: max(0, len(versions) + 1 - self.keep)]:
             self.path_for(old).unlink(missing_ok=True)
         return checkpoint
+
+    # Background checkpoints --------------------------------------------------------------------------
+
+    def save_in_background(
+        self,
+        offsets: dict[tuple[str, int], int],
+        snapshot: Callable[[], Any],
+        metadata: dict[str, Any] | None = None,
+    ) -> bool:
+        """Pickle and write the state in a forked child, so a large model never pauses the caller.
+
+        The child sees a copy-on-write image of memory frozen at the fork, which is exactly a consistent
+        snapshot at `offsets`. Returns False (and does nothing) while the previous one is still being written.
+        Call `finished()` regularly to learn which offsets are safely saved.
+        """
+        if self._child is not None:
+            return False
+        self.directory.mkdir(parents=True, exist_ok=True)
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child, reported through its exit status
+            status = 1
+            try:
+                self.save(offsets, snapshot(), metadata)
+                status = 0
+            except BaseException:  # noqa: BLE001 - the parent learns of it from the exit status
+                log.exception("background checkpoint failed")
+            finally:
+                # Skip atexit handlers and finalizers: they belong to the parent (Kafka clients, servers).
+                os._exit(status)
+        self._child = (pid, dict(offsets))
+        return True
+
+    def finished(self, wait: bool = False) -> dict[tuple[str, int], int] | None:
+        """The offsets of a background checkpoint that completed since the last call, if any."""
+        if self._child is None:
+            return None
+        pid, offsets = self._child
+        waited, status = os.waitpid(pid, 0 if wait else os.WNOHANG)
+        if waited == 0:
+            return None
+        self._child = None
+        if os.waitstatus_to_exitcode(status) != 0:
+            log.error("background checkpoint (pid %d) failed; the previous checkpoint stays current", pid)
+            return None
+        return offsets
+
+    @property
+    def writing(self) -> bool:
+        return self._child is not None

@@ -2,11 +2,16 @@
 
 Semantics, chosen so that output never depends on how records were batched (a crash and restart replays
 them in other batches and must produce the same windows):
-- The watermark of a partition is the largest event time seen on it minus `allowed_lateness`.
+- A record's event time is its earliest reading (producers also stamp it as the Kafka timestamp). One record
+  holds several consecutive readings of one machine, so its later readings must not make the readings of
+  other machines' records, sent at the same moment, look late.
+- The watermark of a partition is the largest record event time seen on it minus `allowed_lateness`.
 - A window `[start, end)` closes when the watermark reaches `end`.
-- A reading is late for a window when, at its arrival, that window was already closed: the watermark before
-  it (from the readings that came earlier) had reached `end`, or the key's windows were closed for idleness.
+- A reading is late for a window when, at its record's arrival, that window was already closed: the
+  watermark from the records before it had reached `end`, or the key's windows were closed for idleness.
   Late readings go to the late-events topic (the whole source record, with which readings were late).
+- The quantile is exact while a window holds at most `exact_quantile_samples` readings, and from then on a
+  logarithmic-bucket sketch within `quantile_relative_accuracy`; both merge the same whatever the batching.
 - A key that sends nothing for `idle_timeout` (wall clock) gets its open windows closed anyway, and a key
   silent for `state_ttl` is forgotten, so memory follows the live keys.
 """
@@ -60,8 +65,11 @@ ColumnExtractor = Callable[[Any], Columns]
 
 @dataclass
 class _OpenWindow:
+    """One open window: its moments, and either the raw readings (small windows) or bucket counts."""
+
     moments: WindowMoments
-    buckets: list[dict[int, int]]
+    samples: np.ndarray | None
+    buckets: list[dict[int, int]] | None
 
 
 class WindowedAggregation:
@@ -86,6 +94,7 @@ class WindowedAggregation:
         aggregations: Sequence[Aggregation] = DEFAULT_AGGREGATIONS,
         quantile: float | None = 0.95,
         quantile_relative_accuracy: float = 0.01,
+        exact_quantile_samples: int = 256,
         output_topic: str = "sensor_windows",
         store: ChangelogStore | None = None,
         clock: Callable[[], float] = time.time,
@@ -103,6 +112,7 @@ class WindowedAggregation:
         self.quantile = quantile
         self.quantile_name = f"p{round(quantile * 100):d}" if quantile is not None else ""
         self.buckets = LogBuckets(quantile_relative_accuracy)
+        self.exact_quantile_samples = exact_quantile_samples
         self.output_topic = output_topic
         self.store = store or ChangelogStore("windows", "unbound", service)
         self.clock = clock
@@ -125,8 +135,13 @@ class WindowedAggregation:
                     continue
                 for start_ms, window in entry.get("w", {}).items():
                     moments = WindowMoments(np.asarray(window["s"], float), np.asarray(window["f"], float))
-                    buckets = [{int(b): int(c) for b, c in field.items()} for field in window["q"]]
-                    self._open[partition][(key, int(start_ms))] = _OpenWindow(moments, buckets)
+                    samples = window.get("x")
+                    buckets = window.get("q")
+                    self._open[partition][(key, int(start_ms))] = _OpenWindow(
+                        moments,
+                        None if samples is None else np.asarray(samples, float).reshape(-1, len(self.fields)),
+                        None if buckets is None else [{int(b): int(c) for b, c in f.items()} for f in buckets],
+                    )
                     heapq.heappush(self._deadlines[partition], (self._end_ms(int(start_ms)), key, int(start_ms)))
         self._update_gauges()
 
@@ -163,8 +178,10 @@ class WindowedAggregation:
 
         partition_state = self.store.get(partition, PARTITION_KEY) or {"max_event_time": -math.inf}
         previous_max = float(partition_state["max_event_time"])
-        running_max = np.maximum.accumulate(np.concatenate(([previous_max], times)))
-        watermark_before = running_max[:-1] - self.allowed_lateness
+        first_reading = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        record_times = np.minimum.reduceat(times, first_reading)
+        running_max = np.maximum.accumulate(np.concatenate(([previous_max], record_times)))
+        watermark_before = (running_max[:-1] - self.allowed_lateness)[record_of_reading]
         closed_until = np.array(
             [float((self.store.get(partition, key) or {}).get("cu", -math.inf)) for key in unique_keys]
         )[key_of_reading]
@@ -225,22 +242,32 @@ class WindowedAggregation:
             window_start = window_start_ms / 1000.0
             group_values = values[readings]
             moments = WindowMoments.from_values(times[readings] - window_start, group_values, window_start)
-            buckets = self._bucket_counts(group_values)
             existing = open_windows.get((key, window_start_ms))
             if existing is None:
-                open_windows[(key, window_start_ms)] = _OpenWindow(moments, buckets)
+                window = _OpenWindow(moments, group_values if self.quantile is not None else None, None)
+                open_windows[(key, window_start_ms)] = window
                 heapq.heappush(deadlines, (self._end_ms(window_start_ms), key, window_start_ms))
             else:
-                existing.moments.merge(moments)
-                for field_counts, new_counts in zip(existing.buckets, buckets, strict=True):
-                    for bucket, count in new_counts.items():
-                        field_counts[bucket] = field_counts.get(bucket, 0) + count
+                window = existing
+                window.moments.merge(moments)
+                self._add_quantile_values(window, group_values)
+            if window.samples is not None and len(window.samples) > self.exact_quantile_samples:
+                window.buckets = self._bucket_counts(window.samples)
+                window.samples = None
             self._write_window(partition, key, window_start_ms)
         self._update_gauges()
 
-    def _bucket_counts(self, values: np.ndarray) -> list[dict[int, int]]:
+    def _add_quantile_values(self, window: _OpenWindow, values: np.ndarray) -> None:
         if self.quantile is None:
-            return [{} for _ in self.fields]
+            return
+        if window.samples is not None:
+            window.samples = np.concatenate((window.samples, values))
+        elif window.buckets is not None:
+            for field_counts, new_counts in zip(window.buckets, self._bucket_counts(values), strict=True):
+                for bucket, count in new_counts.items():
+                    field_counts[bucket] = field_counts.get(bucket, 0) + count
+
+    def _bucket_counts(self, values: np.ndarray) -> list[dict[int, int]]:
         buckets = self.buckets.bucket_of(values)
         result = []
         for field_index in range(len(self.fields)):
@@ -260,11 +287,12 @@ class WindowedAggregation:
     def _write_window(self, partition: int, key: str, start_ms: int) -> None:
         entry = self._key_entry(partition, key)
         window = self._open[partition][(key, start_ms)]
-        entry["w"][start_ms] = {
-            "s": window.moments.shared.tolist(),
-            "f": window.moments.fields.tolist(),
-            "q": [{int(b): int(c) for b, c in counts.items()} for counts in window.buckets],
-        }
+        state: dict[str, Any] = {"s": window.moments.shared.tolist(), "f": window.moments.fields.tolist()}
+        if window.samples is not None:
+            state["x"] = window.samples.ravel().tolist()
+        if window.buckets is not None:
+            state["q"] = [{int(b): int(c) for b, c in counts.items()} for counts in window.buckets]
+        entry["w"][start_ms] = state
         self.store.set(partition, key, entry)
 
     def _send_late(
@@ -328,7 +356,11 @@ class WindowedAggregation:
             computed = aggregation.compute(window.moments, slice(None))
             for field_index, name in enumerate(self.fields):
                 aggregates[name][aggregation.name] = float(computed[field_index])
-        if self.quantile is not None:
+        if self.quantile is not None and window.samples is not None:
+            exact = np.quantile(window.samples, self.quantile, axis=0)
+            for field_index, name in enumerate(self.fields):
+                aggregates[name][self.quantile_name] = float(exact[field_index])
+        elif self.quantile is not None and window.buckets is not None:
             for field_index, name in enumerate(self.fields):
                 aggregates[name][self.quantile_name] = self.buckets.quantile(
                     window.buckets[field_index],

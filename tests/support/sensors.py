@@ -75,8 +75,9 @@ def reference_windows(
     watermark_max: dict[int, float] = {}
     for partition, _offset, value in sorted(consumed, key=lambda item: (item[0], item[1])):
         batch = decoder.decode(value)
+        # The watermark moves by records: a record's event time is its earliest reading.
+        before = watermark_max.get(partition, -math.inf)
         for index, event_time in enumerate(batch.event_time):
-            before = watermark_max.get(partition, -math.inf)
             first_start = math.floor(event_time / step) * step
             starts = [first_start - hop * step for hop in range(math.ceil(size / step))]
             for start in starts:
@@ -88,7 +89,7 @@ def reference_windows(
                 row = {"partition": partition, "key": batch.machine_id, "start": round(start, 3), "t": event_time}
                 row.update({name: getattr(batch, name)[index] for name in SENSOR_FIELDS})
                 rows.append(row)
-            watermark_max[partition] = max(before, event_time)
+        watermark_max[partition] = max(before, min(batch.event_time))
     frame = pd.DataFrame(rows)
     expected: dict[tuple[str, float], dict] = {}
     for (partition, key, start), group in frame.groupby(["partition", "key", "start"], sort=True):

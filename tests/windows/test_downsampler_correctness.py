@@ -7,16 +7,19 @@ import pytest
 
 from consumers.downsampler import build
 from streaming.config import Settings
-from streaming.schemas import SENSOR_FIELDS, DeadLetter, WindowAggregate
+from streaming.schemas import SENSOR_FIELDS, WindowAggregate
 from tests.support.kafka import produce, read_all
 from tests.support.sensors import reference_windows, sensor_records
 
 pytestmark = pytest.mark.kafka
 
 
-def configured(settings: Settings, size: float, step: float | None, lateness: float) -> Settings:
+def configured(
+    settings: Settings, size: float, step: float | None, lateness: float, exact_samples: int = 256
+) -> Settings:
     windows = settings.windows.model_copy(
         update={
+            "exact_quantile_samples": exact_samples,
             "window_size_seconds": size,
             "window_step_seconds": step,
             "allowed_lateness_seconds": lateness,
@@ -44,9 +47,15 @@ def assert_matches_reference(outputs: list[WindowAggregate], expected: dict, rel
             assert low * (1 - relative_accuracy) - 1e-9 <= estimate <= high * (1 + relative_accuracy) + 1e-9
 
 
-@pytest.mark.parametrize(("size", "step"), [(10.0, None), (10.0, 5.0)], ids=["tumbling", "hopping"])
-def test_windows_equal_pandas_reference(topics: Settings, size: float, step: float | None) -> None:
-    settings = configured(topics, size, step, lateness=5.0)
+@pytest.mark.parametrize(
+    ("size", "step", "exact_samples"),
+    [(10.0, None, 256), (10.0, 5.0, 256), (10.0, None, 0)],
+    ids=["tumbling-exact-quantile", "hopping-exact-quantile", "tumbling-sketch-quantile"],
+)
+def test_windows_equal_pandas_reference(
+    topics: Settings, size: float, step: float | None, exact_samples: int
+) -> None:
+    settings = configured(topics, size, step, lateness=5.0, exact_samples=exact_samples)
     records = sensor_records(machines=12, seconds=240)
     produce(settings, settings.topic_name("sensor_readings"), records)
     consumed = read_all(settings, settings.topic_name("sensor_readings"), expected=len(records))
@@ -54,6 +63,7 @@ def test_windows_equal_pandas_reference(topics: Settings, size: float, step: flo
         [(r.partition, r.offset, r.value) for r in consumed], size=size, step=step or size, allowed_lateness=5.0
     )
     assert late_readings > 0, "the scenario must contain late readings"
+    assert len(expected) > 100
 
     summary = build(settings).run(idle_exit_seconds=3.0, duration=90)
 
@@ -69,4 +79,3 @@ def test_windows_equal_pandas_reference(topics: Settings, size: float, step: flo
     )
     assert late_detail_count == late_readings
     assert not read_all(settings, settings.topic_name("dead_letters"), idle_seconds=0.5)
-    _ = DeadLetter

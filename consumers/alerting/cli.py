@@ -1,0 +1,157 @@
+"""`streaming alerts tail|receive|test`: the alert commands for people."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import random
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from streaming.cli.common import add_common_options, bootstrap_for, settings_from_args
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    alerts = subparsers.add_parser("alerts", help="Watch, receive and test alerts.")
+    commands = alerts.add_subparsers(dest="alerts_command", metavar="ACTION", required=True)
+
+    tail = commands.add_parser("tail", help="Watch the alerts topic live.")
+    tail.add_argument("--duration", type=float, default=None, help="Stop after this many seconds.")
+    tail.add_argument("--count", type=int, default=None, help="Stop after this many alerts.")
+    tail.add_argument("--from-beginning", action="store_true", help="Start at the oldest alert kept.")
+    add_common_options(tail)
+    tail.set_defaults(handler=run_tail)
+
+    receive = commands.add_parser(
+        "receive", help="A reference webhook receiver: verifies signatures, dedupes, prints or stores."
+    )
+    receive.add_argument(
+        "--port", type=int, default=None, help="Port to listen on (default alerts.receiver_port)."
+    )
+    receive.add_argument(
+        "--secret", action="append", default=[], help="Accepted signing secret; repeat for rotation."
+    )
+    receive.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="Address to listen on (default 127.0.0.1; 0.0.0.0 in a container).",
+    )
+    receive.add_argument("--out", type=Path, default=None, help="Append what arrives to this JSONL file.")
+    receive.add_argument("--tolerance", type=float, default=None, help="Timestamp tolerance in seconds.")
+    receive.add_argument("--duration", type=float, default=None, help="Stop after this many seconds.")
+    receive.add_argument("--quiet", action="store_true", help="Do not print alerts.")
+    receive.add_argument(
+        "--delay",
+        type=float,
+        default=0.0,
+        help="Answer each alert after this many seconds (a slow subscriber).",
+    )
+    add_common_options(receive)
+    receive.set_defaults(handler=run_receive)
+
+    test = commands.add_parser("test", help="Send a signed test alert to a configured subscriber.")
+    test.add_argument("--subscriber", required=True, help="Name of a subscriber in alerts.subscribers.")
+    test.add_argument("--severity", choices=["info", "warning", "critical"], default="info")
+    add_common_options(test)
+    test.set_defaults(handler=run_test)
+
+
+def run_tail(args: argparse.Namespace) -> int:
+    from consumers.alerting.tail import tail_alerts
+
+    settings = settings_from_args(args)
+    shown = tail_alerts(
+        settings,
+        bootstrap_for(settings),
+        duration=args.duration,
+        count=args.count,
+        from_beginning=args.from_beginning,
+    )
+    print(f"{shown} alerts", file=sys.stderr)
+    return 0
+
+
+def run_receive(args: argparse.Namespace) -> int:
+    from consumers.alerting.receiver import AlertReceiver
+    from streaming.replay.signals import stop_on_signals
+
+    settings = settings_from_args(args)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    if not args.secret:
+        print("streaming alerts receive: give at least one --secret", file=sys.stderr)
+        return 2
+    port = args.port if args.port is not None else settings.alerts.receiver_port
+    tolerance = args.tolerance if args.tolerance is not None else settings.alerts.timestamp_tolerance_seconds
+    try:
+        receiver = AlertReceiver(
+            port=port,
+            address=args.host,
+            secrets=args.secret,
+            out=args.out,
+            tolerance_seconds=tolerance,
+            quiet=args.quiet,
+            response_delay_seconds=args.delay,
+        )
+    except OSError as error:
+        print(f"streaming alerts receive: cannot listen on {args.host}:{port}: {error}", file=sys.stderr)
+        return 2
+    print(
+        f"receiving signed alerts on {receiver.url}/alerts and Alertmanager webhooks on "
+        f"{receiver.url}/alertmanager",
+        file=sys.stderr,
+        flush=True,
+    )
+    stop_event = stop_on_signals()
+    with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C while stopping
+        receiver.serve_forever(duration=args.duration, stop_event=stop_event)
+    print(
+        f"received {len(receiver.alerts)} alerts, {len(receiver.operational)} operational alerts; "
+        f"{receiver.duplicates} duplicates dropped, {receiver.rejected} rejected",
+        file=sys.stderr,
+        flush=True,
+    )
+    return 0
+
+
+def run_test(args: argparse.Namespace) -> int:
+    from consumers.alerting.retry import RetryPolicy
+    from consumers.alerting.sinks import make_sink
+    from streaming.schemas import Alert, stable_alert_id
+
+    settings = settings_from_args(args)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        subscriber = settings.alerts.subscriber(args.subscriber)
+    except KeyError as error:
+        print(f"streaming alerts test: {error.args[0]}", file=sys.stderr)
+        return 2
+    now = time.time()
+    alert = Alert(
+        alert_id=stable_alert_id("operational", "alerts-test", uuid.uuid4().hex),
+        kind="operational",
+        entity_id="alerts-test",
+        severity=args.severity,
+        explanation=f"test alert from `streaming alerts test --subscriber {subscriber.name}`",
+        event_time=now,
+        created_at=now,
+        attributes={"test": "true"},
+    )
+    sink = make_sink(subscriber)
+    retry = RetryPolicy(max_attempts=3, max_retry_seconds=10.0, random=random.Random())
+    try:
+        for attempt in range(1, retry.max_attempts + 1):
+            result = sink.send(alert)
+            print(f"attempt {attempt}: {result.outcome} ({result.detail})", file=sys.stderr)
+            if result.outcome != "retry":
+                break
+            time.sleep(retry.delay(attempt, result.retry_after_seconds))
+    finally:
+        sink.close()
+    if result.outcome == "delivered":
+        print(f"test alert {alert.alert_id} delivered to {subscriber.name}")
+        return 0
+    print(f"test alert NOT delivered to {subscriber.name}: {result.detail}", file=sys.stderr)
+    return 1

@@ -1,0 +1,63 @@
+"""When to try a delivery again: exponential backoff with full jitter, capped by attempts and by time."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from streaming.config import AlertSettings
+
+
+@dataclass
+class RetryPolicy:
+    """Delays between attempts, and when to give up.
+
+    Full jitter (a uniform draw between 0 and the exponential ceiling) spreads the retries of many
+    dispatchers hitting one recovering receiver. A server's `Retry-After` wins over the draw.
+
+    >>> policy = RetryPolicy(max_attempts=4, max_retry_seconds=10, initial_backoff_seconds=0.5,
+    ...     max_backoff_seconds=2, random=random.Random(7))
+    >>> [policy.ceiling(attempt) for attempt in (1, 2, 3, 4)]
+    [0.5, 1.0, 2.0, 2.0]
+    >>> 0 <= policy.delay(attempt=2) <= 1.0
+    True
+    >>> policy.delay(attempt=1, retry_after=3.0)
+    3.0
+    >>> policy.give_up_reason(attempts_made=4, elapsed_seconds=1.0, next_delay=0.1)
+    'gave up after 4 attempts'
+    """
+
+    max_attempts: int = 6
+    max_retry_seconds: float = 60.0
+    initial_backoff_seconds: float = 0.2
+    max_backoff_seconds: float = 10.0
+    random: random.Random = field(default_factory=random.Random)
+
+    @classmethod
+    def from_settings(cls, alerts: AlertSettings) -> RetryPolicy:
+        return cls(
+            max_attempts=alerts.max_attempts,
+            max_retry_seconds=alerts.max_retry_seconds,
+            initial_backoff_seconds=alerts.initial_backoff_seconds,
+            max_backoff_seconds=alerts.max_backoff_seconds,
+        )
+
+    def ceiling(self, attempt: int) -> float:
+        """The largest delay after failed attempt number `attempt` (1-based)."""
+        return float(min(self.max_backoff_seconds, self.initial_backoff_seconds * 2 ** (attempt - 1)))
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        if retry_after is not None and retry_after >= 0:
+            return retry_after
+        return self.random.uniform(0.0, self.ceiling(attempt))
+
+    def give_up_reason(self, attempts_made: int, elapsed_seconds: float, next_delay: float) -> str | None:
+        """None to try again after `next_delay`, else why the delivery is abandoned."""
+        if attempts_made >= self.max_attempts:
+            return f"gave up after {attempts_made} attempts"
+        if elapsed_seconds + next_delay > self.max_retry_seconds:
+            return (
+                f"gave up after {attempts_made} attempts: retrying in {next_delay:.1f}s would pass the "
+                f"{self.max_retry_seconds:.0f}s limit"
+            )
+        return None

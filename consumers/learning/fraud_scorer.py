@@ -1,0 +1,359 @@
+"""The fraud pipeline without Kafka: prefilter, per-card features, champion/challenger, threshold, delayed
+chargebacks, online metrics, drift and alert suppression. `streaming consume fraud` wraps it in the consume
+loop; `streaming evaluate --task fraud` runs the same pipeline over a file.
+
+Model decisions use only event time, so `snapshot()` then the same input gives the same scores.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from consumers.alerting.suppression import AlertPolicy
+from consumers.learning.alert_gate import AlertGate
+from consumers.learning.champion import ChampionChallenger, ModelSlot
+from consumers.learning.features.fraud import FEATURE_NAMES, FraudFeatures
+from consumers.learning.labels import ChargebackJoin, LabelBuffer, Prediction, Resolution
+from consumers.learning.metrics import (
+    ALERTS_EMITTED,
+    ALERTS_SUPPRESSED,
+    FRAUD_MODEL_SKIPPED,
+    FRAUD_RULE_HITS,
+    MODEL_LABEL_DELAY,
+    MODEL_LABELS,
+    MODEL_PENDING,
+    MODEL_PENDING_EVICTED,
+    MODEL_SCORE,
+    MODEL_SCORES,
+    MODEL_THRESHOLD,
+    initialise,
+)
+from consumers.learning.prefilter import Prefilter
+from consumers.learning.thresholds import AlertBudget, build_threshold
+from streaming.config.models import FraudSettings
+from streaming.schemas import Alert, FeatureContribution, Label, Transaction, stable_alert_id
+
+__all__ = ["FraudDecision", "FraudScorer"]
+
+SERVICE = "fraud"
+CHANNELS: tuple[str, ...] = ("pos", "online", "atm", "contactless")
+RULES: tuple[str, ...] = ("block_amount", "impossible_travel", "safe_small_habitual")
+#: Idle cards (by event time) are forgotten every this many transactions.
+EVICT_EVERY = 10_000
+
+
+@dataclass(slots=True)
+class FraudDecision:
+    """The outcome of scoring one transaction."""
+
+    transaction: Transaction
+    score: float
+    decision: bool
+    threshold: float
+    model_name: str
+    model_version: int
+    rule: str | None = None
+    challenger_score: float | None = None
+    challenger_name: str = ""
+    challenger_version: int = 0
+    top_features: list[FeatureContribution] = field(default_factory=list)
+    explanation_method: str = ""
+    examples_learned: int = 0
+    alerts: list[Alert] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class FraudScorer:
+    """Everything the fraud service knows; `snapshot()`/`restore()` make it one checkpoint.
+
+    >>> from streaming.schemas import Transaction
+    >>> scorer = FraudScorer(FraudSettings(challenger=None), export=False)
+    >>> tx = Transaction(transaction_id="t-1", card_id="c-1", customer_id="u-1", merchant_id="m-1",
+    ...     merchant_category="grocery", amount=42.0, event_time=1.7e9, latitude=48.85, longitude=2.35,
+    ...     device_id="d-1")
+    >>> decision = scorer.score(tx)
+    >>> decision.model_name, decision.score, decision.decision, len(scorer.join)
+    ('logistic+under+weight', 0.5, False, 1)
+    """
+
+    def __init__(
+        self,
+        settings: FraudSettings,
+        export: bool = True,
+        clock: Any = time.time,
+        alert_cooldown: float = 600.0,
+    ) -> None:
+        self.settings = settings
+        self.export = export
+        self.features = FraudFeatures(ttl_seconds=settings.card_state_ttl_seconds)
+        self.prefilter = Prefilter(settings, export=export)
+        self.models = ChampionChallenger(
+            SERVICE,
+            settings.champion,
+            settings.challenger,
+            monitor_window=settings.monitor_window,
+            top_features=settings.top_features,
+            drift_grace=settings.drift_grace,
+            export=export,
+        )
+        self.threshold = build_threshold(settings.threshold)
+        self.budget = AlertBudget(settings.threshold.alerts_per_hour)
+        self.join = ChargebackJoin(settings.label_horizon_seconds, settings.pending_limit)
+        self.labels = LabelBuffer(settings.label_buffer_limit)
+        self.policy = AlertPolicy(cooldown_seconds=alert_cooldown, clock=clock)
+        self.gate = AlertGate(self.policy, self.budget)
+        self.watermark = 0.0
+        self.label_outcomes: dict[str, int] = {}
+        self.scored = 0
+        self.model_scored = 0
+        self.drift_alerts: list[Alert] = []
+        self._clock = clock
+        if export:
+            initialise(SERVICE, "fraud", CHANNELS, self.threshold.value)
+            for rule in RULES:
+                FRAUD_RULE_HITS.labels(rule)
+                FRAUD_MODEL_SKIPPED.labels(rule)
+
+    # Scoring -----------------------------------------------------------------------------------------
+
+    def score(self, tx: Transaction) -> FraudDecision:
+        started = time.perf_counter()
+        self.advance(tx.event_time)
+        x = self.features.transform(tx)
+        self.scored += 1
+        if self.scored % EVICT_EVERY == 0:
+            # On the event path, not a wall-clock timer: which cards are forgotten must replay identically.
+            self.features.evict_idle()
+        rule = self.prefilter.decide(x)
+        threshold = self.threshold.value
+        if rule is not None:
+            decision = FraudDecision(
+                tx, rule.score, rule.action == "block", threshold, "rules", 0, rule=rule.rule
+            )
+            # Kept without model scores: its chargeback still joins (and is counted), but nothing learns.
+            self._remember(
+                Prediction(tx.transaction_id, tx.card_id, tx.event_time, {}, {}, decision.decision)
+            )
+        else:
+            decision = self._score_with_models(tx, x, threshold)
+        if decision.decision:
+            decision.alerts = self._alert(decision)
+        decision.seconds = time.perf_counter() - started
+        return decision
+
+    def _score_with_models(self, tx: Transaction, x: dict[str, float], threshold: float) -> FraudDecision:
+        self.model_scored += 1
+        champion = self.models.champion
+        score = champion.score(x)
+        scores = {"champion": score}
+        challenger_score = None
+        if self.models.challenger is not None:
+            challenger_score = self.models.challenger.score(x)
+            scores["challenger"] = challenger_score
+        # An untrained model says 0.5 for everything: it must not alert on everything.
+        flagged = score >= threshold and champion.knows_positives
+        self.threshold.observe_score(score, tx.event_time)
+        top = champion.explainer.explain(x)
+        champion.explainer.observe(x)
+        prediction = Prediction(
+            tx.transaction_id,
+            tx.card_id,
+            tx.event_time,
+            tuple(x.values()),
+            scores,
+            flagged,
+            tx.channel,
+            threshold,
+        )
+        self._remember(prediction)
+        if self.export:
+            for slot in self.models.slots:
+                role_score = scores[slot.role]
+                MODEL_SCORE.labels(SERVICE, slot.role).observe(role_score)
+                MODEL_SCORES.labels(SERVICE, slot.role, "alert" if role_score >= threshold else "pass").inc()
+        return FraudDecision(
+            tx,
+            score,
+            flagged,
+            threshold,
+            champion.name,
+            champion.version,
+            challenger_score=challenger_score,
+            challenger_name=self.models.challenger.name if self.models.challenger else "",
+            challenger_version=self.models.challenger.version if self.models.challenger else 0,
+            top_features=top,
+            explanation_method=champion.explainer.method,
+            examples_learned=champion.learned,
+        )
+
+    def _remember(self, prediction: Prediction) -> None:
+        evicted = self.join.add(prediction)
+        if evicted and self.export:
+            MODEL_PENDING_EVICTED.labels(SERVICE).inc(len(evicted))
+
+    def _alert(self, decision: FraudDecision) -> list[Alert]:
+        tx = decision.transaction
+        critical_above = max(self.settings.threshold.critical_above, decision.threshold)
+        critical = decision.rule is not None or decision.score >= critical_above
+        explanation = (
+            f"rule {decision.rule}"
+            if decision.rule
+            else ", ".join(f"{item.name}={item.contribution:+.2f}" for item in decision.top_features)
+        )
+        candidate = Alert(
+            alert_id=stable_alert_id("fraud", tx.card_id, tx.transaction_id),
+            kind="fraud",
+            entity_id=tx.card_id,
+            severity="critical" if critical else "warning",
+            score=decision.score,
+            threshold=decision.threshold,
+            model_name=decision.model_name,
+            model_version=decision.model_version,
+            explanation=explanation,
+            event_time=tx.event_time,
+            created_at=max(tx.event_time, self._clock()),
+            attributes={
+                "transaction_id": tx.transaction_id,
+                "amount": f"{tx.amount:.2f}",
+                "merchant_id": tx.merchant_id,
+                "channel": tx.channel,
+            },
+        )
+        over_budget = self.gate.over_budget
+        alert = self.gate.evaluate(candidate)
+        if self.export and self.gate.over_budget > over_budget:
+            ALERTS_SUPPRESSED.labels(SERVICE, "budget").inc()
+        if alert is None:
+            return []
+        if self.export:
+            ALERTS_EMITTED.labels(SERVICE, "fraud", alert.severity, tx.channel).inc()
+        return [alert]
+
+    # Labels ------------------------------------------------------------------------------------------
+
+    def on_label(self, label: Label) -> None:
+        """A label from the labels topic: chargebacks wait until the input reaches their reported time."""
+        if label.kind != "chargeback":
+            self._count("other_kind")
+            return
+        if label.reported_time <= self.watermark:
+            self._apply(label)
+        else:
+            self.labels.push(label)
+            for due in self.labels.due(self.watermark):
+                self._apply(due)
+
+    def advance(self, event_time: float) -> None:
+        """Move the input's event time: apply labels now due, and learn expired predictions as negatives."""
+        if event_time <= self.watermark:
+            return
+        self.watermark = event_time
+        for label in self.labels.due(event_time):
+            self._apply(label)
+        for resolution in self.join.advance(event_time):
+            self._learn(resolution)
+
+    def _apply(self, label: Label) -> None:
+        resolutions = self.join.label(label)
+        if not resolutions:
+            self._count("unknown_id")
+        for resolution in resolutions:
+            self._learn(resolution)
+
+    def _learn(self, resolution: Resolution) -> None:
+        prediction = resolution.prediction
+        self._count(resolution.outcome)
+        if resolution.outcome == "joined" and self.export:
+            MODEL_LABEL_DELAY.labels(SERVICE).observe(resolution.delay_seconds)
+        if not prediction.scores:
+            return
+        values = prediction.features
+        features = values if isinstance(values, dict) else dict(zip(FEATURE_NAMES, values, strict=True))
+        self.threshold.observe_label(prediction.scores["champion"], resolution.label)
+        for slot in self.models.slots:
+            score = prediction.scores.get(slot.role)
+            if score is not None and slot.monitor.update(
+                resolution.label, score, score >= prediction.threshold
+            ):
+                self._drift(slot, prediction.event_time)
+            slot.learn(features, resolution.label)
+
+    def _drift(self, slot: ModelSlot, event_time: float) -> None:
+        entity = f"{SERVICE}-{slot.role}"
+        candidate = Alert(
+            alert_id=stable_alert_id("drift", entity, f"{slot.name}:{slot.version}:{slot.monitor.drifts}"),
+            kind="drift",
+            entity_id=entity,
+            severity="warning",
+            model_name=slot.name,
+            model_version=slot.version,
+            explanation=(
+                f"ADWIN detected a change in the {slot.role}'s error stream after "
+                f"{slot.monitor.labelled} labels (rolling ROC AUC {slot.monitor.roc_auc():.3f})"
+            ),
+            event_time=event_time,
+            created_at=max(event_time, self._clock()),
+            attributes={"service": SERVICE, "role": slot.role},
+        )
+        alert = self.policy.evaluate(candidate)
+        if alert is not None:
+            self.drift_alerts.append(alert)
+            if self.export:
+                ALERTS_EMITTED.labels(SERVICE, "drift", alert.severity, slot.role).inc()
+
+    def take_drift_alerts(self) -> list[Alert]:
+        alerts, self.drift_alerts = self.drift_alerts, []
+        return alerts
+
+    def _count(self, outcome: str) -> None:
+        self.label_outcomes[outcome] = self.label_outcomes.get(outcome, 0) + 1
+        if self.export:
+            MODEL_LABELS.labels(SERVICE, outcome).inc()
+
+    # Housekeeping ------------------------------------------------------------------------------------
+
+    def export_metrics(self) -> None:
+        if not self.export:
+            return
+        self.models.export()
+        MODEL_THRESHOLD.labels(SERVICE).set(self.threshold.value)
+        MODEL_PENDING.labels(SERVICE).set(len(self.join))
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "features": self.features,
+            "prefilter": self.prefilter.snapshot(),
+            "models": self.models,
+            "threshold": self.threshold,
+            "budget": self.budget,
+            "join": self.join,
+            "labels": self.labels,
+            "policy": self.policy.snapshot(),
+            "watermark": self.watermark,
+            "label_outcomes": dict(self.label_outcomes),
+            "scored": self.scored,
+            "model_scored": self.model_scored,
+        }
+
+    def restore(self, snapshot: dict[str, Any]) -> list[str]:
+        """Restore a snapshot, then apply the configured models (promotion by config). Returns the changes."""
+        if snapshot.get("version") != 1:
+            raise ValueError(f"unknown fraud snapshot version {snapshot.get('version')!r}")
+        self.features = snapshot["features"]
+        self.features.ttl_seconds = self.settings.card_state_ttl_seconds
+        self.prefilter.restore(snapshot["prefilter"])
+        self.models = snapshot["models"]
+        self.threshold = snapshot["threshold"]
+        self.budget = snapshot.get("budget", self.budget)
+        self.gate = AlertGate(self.policy, self.budget)
+        self.join = snapshot["join"]
+        self.labels = snapshot["labels"]
+        self.policy.restore(snapshot["policy"])
+        self.watermark = snapshot["watermark"]
+        self.label_outcomes = dict(snapshot["label_outcomes"])
+        self.scored = snapshot["scored"]
+        self.model_scored = snapshot["model_scored"]
+        return self.models.reconcile(self.settings.champion, self.settings.challenger)

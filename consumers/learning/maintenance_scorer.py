@@ -1,0 +1,375 @@
+"""The maintenance pipeline without Kafka: window + history features, an unsupervised anomaly score, the
+champion/challenger failure models, the horizon label join, online metrics, drift and alerts (with a
+"resolved" alert once a machine's score falls back below the threshold). `streaming consume maintenance`
+wraps it in the consume loop; `streaming evaluate --task maintenance` runs it over a file.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from river import anomaly, compose, preprocessing
+
+from consumers.alerting.suppression import AlertPolicy
+from consumers.learning.alert_gate import AlertGate
+from consumers.learning.champion import ChampionChallenger, ModelSlot
+from consumers.learning.features.maintenance import MaintenanceFeatures
+from consumers.learning.labels import FailureJoin, LabelBuffer, Prediction, Resolution
+from consumers.learning.metrics import (
+    ALERTS_EMITTED,
+    ALERTS_SUPPRESSED,
+    MODEL_ANOMALY_SCORE,
+    MODEL_LABEL_DELAY,
+    MODEL_LABELS,
+    MODEL_PENDING,
+    MODEL_PENDING_EVICTED,
+    MODEL_SCORE,
+    MODEL_SCORES,
+    MODEL_THRESHOLD,
+    initialise,
+)
+from consumers.learning.thresholds import AlertBudget, build_threshold
+from streaming.config.models import MaintenanceSettings
+from streaming.schemas import Alert, FeatureContribution, Label, WindowAggregate, stable_alert_id
+
+__all__ = ["MaintenanceDecision", "MaintenanceScorer"]
+
+SERVICE = "maintenance"
+ANOMALY_MODEL = "halfspacetrees"
+MACHINE_TYPES: tuple[str, ...] = ("L", "M", "H", "unknown")
+
+
+@dataclass(slots=True)
+class MaintenanceDecision:
+    """The outcome of scoring one window."""
+
+    window: WindowAggregate
+    score: float
+    decision: bool
+    threshold: float
+    model_name: str
+    model_version: int
+    anomaly_score: float
+    challenger_score: float | None = None
+    challenger_name: str = ""
+    challenger_version: int = 0
+    top_features: list[FeatureContribution] = field(default_factory=list)
+    explanation_method: str = ""
+    examples_learned: int = 0
+    alerts: list[Alert] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class MaintenanceScorer:
+    """Everything the maintenance service knows; `snapshot()`/`restore()` make it one checkpoint.
+
+    Until the champion has learned from a failure, decisions come from the anomaly score against
+    `anomaly_threshold` (the score record then names the anomaly model).
+
+    >>> from streaming.schemas import WindowAggregate
+    >>> scorer = MaintenanceScorer(MaintenanceSettings(challenger=None), export=False)
+    >>> window = WindowAggregate(key="m-1", window_start=1.7e9, window_end=1.7e9 + 60, count=60,
+    ...     aggregates={"torque_nm": {"mean": 40.0, "max": 44.0}}, closed_by="watermark",
+    ...     attributes={"machine_type": "M"})
+    >>> decision = scorer.score(window)
+    >>> decision.model_name, decision.decision, len(scorer.join)
+    ('halfspacetrees', False, 1)
+    """
+
+    def __init__(
+        self,
+        settings: MaintenanceSettings,
+        export: bool = True,
+        clock: Any = time.time,
+        alert_cooldown: float = 600.0,
+    ) -> None:
+        self.settings = settings
+        self.export = export
+        self.features = MaintenanceFeatures(history_windows=settings.history_windows)
+        self.anomaly = compose.Pipeline(
+            preprocessing.MinMaxScaler(),
+            anomaly.HalfSpaceTrees(
+                n_trees=settings.anomaly_trees,
+                height=settings.anomaly_height,
+                window_size=settings.anomaly_window_size,
+                seed=settings.champion.seed,
+            ),
+        )
+        self.models = ChampionChallenger(
+            SERVICE,
+            settings.champion,
+            settings.challenger,
+            monitor_window=settings.monitor_window,
+            top_features=settings.top_features,
+            drift_grace=settings.drift_grace,
+            export=export,
+        )
+        self.threshold = build_threshold(settings.threshold)
+        self.budget = AlertBudget(settings.threshold.alerts_per_hour)
+        #: Consecutive windows below the threshold of each firing machine (hysteresis before "resolved").
+        self.clear_streak: dict[str, int] = {}
+        self.join = FailureJoin(
+            settings.horizon_seconds, settings.label_grace_seconds, settings.pending_limit
+        )
+        self.labels = LabelBuffer(settings.label_buffer_limit)
+        self.policy = AlertPolicy(cooldown_seconds=alert_cooldown, clock=clock)
+        self.gate = AlertGate(self.policy, self.budget)
+        self.watermark = 0.0
+        self.positives_learned = 0
+        self.label_outcomes: dict[str, int] = {}
+        self.scored = 0
+        self.drift_alerts: list[Alert] = []
+        self._clock = clock
+        if export:
+            initialise(SERVICE, "maintenance", MACHINE_TYPES, self.threshold.value)
+            MODEL_ANOMALY_SCORE.labels(SERVICE)
+
+    def score(self, window: WindowAggregate) -> MaintenanceDecision:
+        started = time.perf_counter()
+        self.advance(window.window_end)
+        x = self.features.transform(window)
+        anomaly_score = float(self.anomaly.score_one(x))
+        self.anomaly.learn_one(x)
+        self.scored += 1
+        champion = self.models.champion
+        score = champion.score(x)
+        scores = {"champion": score}
+        challenger_score = None
+        if self.models.challenger is not None:
+            challenger_score = self.models.challenger.score(x)
+            scores["challenger"] = challenger_score
+        supervised = self.positives_learned > 0
+        threshold = self.threshold.value if supervised else self.settings.anomaly_threshold
+        decided_on = score if supervised else anomaly_score
+        flagged = decided_on >= threshold
+        if supervised:
+            self.threshold.observe_score(score, window.window_end)
+        top = champion.explainer.explain(x)
+        champion.explainer.observe(x)
+        machine_type = window.attributes.get("machine_type", "")
+        prediction = Prediction(
+            window.window_id,
+            window.key,
+            window.window_end,
+            x,
+            scores,
+            flagged,
+            machine_type,
+            self.threshold.value,
+        )
+        evicted = self.join.add(prediction)
+        if self.export:
+            if evicted:
+                MODEL_PENDING_EVICTED.labels(SERVICE).inc(len(evicted))
+            MODEL_ANOMALY_SCORE.labels(SERVICE).observe(anomaly_score)
+            for slot in self.models.slots:
+                role_score = scores[slot.role]
+                MODEL_SCORE.labels(SERVICE, slot.role).observe(role_score)
+                decision = (
+                    "alert" if (flagged if slot.role == "champion" else role_score >= threshold) else "pass"
+                )
+                MODEL_SCORES.labels(SERVICE, slot.role, decision).inc()
+        decision_record = MaintenanceDecision(
+            window,
+            decided_on,
+            flagged,
+            threshold,
+            champion.name if supervised else ANOMALY_MODEL,
+            champion.version if supervised else 1,
+            anomaly_score,
+            challenger_score=challenger_score,
+            challenger_name=self.models.challenger.name if self.models.challenger else "",
+            challenger_version=self.models.challenger.version if self.models.challenger else 0,
+            top_features=top,
+            explanation_method=champion.explainer.method,
+            examples_learned=champion.learned,
+        )
+        decision_record.alerts = self._alerts(decision_record, machine_type)
+        decision_record.seconds = time.perf_counter() - started
+        return decision_record
+
+    def _alerts(self, decision: MaintenanceDecision, machine_type: str) -> list[Alert]:
+        window = decision.window
+        if not decision.decision:
+            if not self.policy.is_firing("maintenance", window.key):
+                return []
+            # Hysteresis: one window just under the threshold does not close the incident, or a machine
+            # hovering around it would fire and resolve on every other window.
+            streak = self.clear_streak.get(window.key, 0) + 1
+            if streak < self.settings.resolve_after_windows:
+                self.clear_streak[window.key] = streak
+                return []
+            self.clear_streak.pop(window.key, None)
+            resolved = self.policy.resolve(
+                "maintenance",
+                window.key,
+                window.window_end,
+                f"failure probability {decision.score:.3f} back below {decision.threshold:.3f}",
+            )
+            if resolved is None:
+                return []
+            if self.export:
+                ALERTS_EMITTED.labels(
+                    SERVICE, "maintenance", resolved.severity, machine_type or "unknown"
+                ).inc()
+            return [resolved]
+        self.clear_streak.pop(window.key, None)
+        critical = decision.score >= max(self.settings.threshold.critical_above, decision.threshold)
+        features = ", ".join(f"{item.name}={item.contribution:+.2f}" for item in decision.top_features)
+        candidate = Alert(
+            alert_id=stable_alert_id("maintenance", window.key, window.window_id),
+            kind="maintenance",
+            entity_id=window.key,
+            severity="critical" if critical else "warning",
+            score=decision.score,
+            threshold=decision.threshold,
+            model_name=decision.model_name,
+            model_version=decision.model_version,
+            explanation=(
+                f"failure within {self.settings.horizon_seconds / 3600:g} h: p={decision.score:.3f}"
+                + (f"; {features}" if features else "")
+            ),
+            event_time=window.window_end,
+            created_at=max(window.window_end, self._clock()),
+            attributes={
+                "window_id": window.window_id,
+                "machine_type": machine_type,
+                "anomaly_score": f"{decision.anomaly_score:.3f}",
+            },
+        )
+        over_budget = self.gate.over_budget
+        alert = self.gate.evaluate(candidate)
+        if self.export and self.gate.over_budget > over_budget:
+            ALERTS_SUPPRESSED.labels(SERVICE, "budget").inc()
+        if alert is None:
+            return []
+        if self.export:
+            ALERTS_EMITTED.labels(SERVICE, "maintenance", alert.severity, machine_type or "unknown").inc()
+        return [alert]
+
+    # Labels ------------------------------------------------------------------------------------------
+
+    def on_label(self, label: Label) -> None:
+        if label.kind != "machine_failure":
+            self._count("other_kind")
+            return
+        if label.reported_time <= self.watermark:
+            self._apply(label)
+        else:
+            self.labels.push(label)
+            for due in self.labels.due(self.watermark):
+                self._apply(due)
+
+    def advance(self, event_time: float) -> None:
+        if event_time <= self.watermark:
+            return
+        self.watermark = event_time
+        for label in self.labels.due(event_time):
+            self._apply(label)
+        for resolution in self.join.advance(event_time):
+            self._learn(resolution)
+
+    def _apply(self, label: Label) -> None:
+        resolutions = self.join.label(label)
+        if not resolutions:
+            self._count("unknown_id")
+        for resolution in resolutions:
+            self._learn(resolution)
+        # The machine was repaired: its trend starts again from the next window.
+        self.features.reset(label.entity_id)
+
+    def _learn(self, resolution: Resolution) -> None:
+        prediction = resolution.prediction
+        self._count(resolution.outcome)
+        if resolution.label:
+            self.positives_learned += 1
+        if resolution.outcome == "joined" and self.export:
+            MODEL_LABEL_DELAY.labels(SERVICE).observe(resolution.delay_seconds)
+        self.threshold.observe_label(prediction.scores["champion"], resolution.label)
+        for slot in self.models.slots:
+            score = prediction.scores.get(slot.role)
+            if score is not None and slot.monitor.update(
+                resolution.label, score, score >= prediction.threshold
+            ):
+                self._drift(slot, prediction.event_time)
+            features = prediction.features
+            assert isinstance(features, dict)  # maintenance keeps named features (they vary by window)
+            slot.learn(features, resolution.label)
+
+    def _drift(self, slot: ModelSlot, event_time: float) -> None:
+        entity = f"{SERVICE}-{slot.role}"
+        candidate = Alert(
+            alert_id=stable_alert_id("drift", entity, f"{slot.name}:{slot.version}:{slot.monitor.drifts}"),
+            kind="drift",
+            entity_id=entity,
+            severity="warning",
+            model_name=slot.name,
+            model_version=slot.version,
+            explanation=(
+                f"ADWIN detected a change in the {slot.role}'s error stream after "
+                f"{slot.monitor.labelled} labels (rolling ROC AUC {slot.monitor.roc_auc():.3f})"
+            ),
+            event_time=event_time,
+            created_at=max(event_time, self._clock()),
+            attributes={"service": SERVICE, "role": slot.role},
+        )
+        alert = self.policy.evaluate(candidate)
+        if alert is not None:
+            self.drift_alerts.append(alert)
+            if self.export:
+                ALERTS_EMITTED.labels(SERVICE, "drift", alert.severity, slot.role).inc()
+
+    def take_drift_alerts(self) -> list[Alert]:
+        alerts, self.drift_alerts = self.drift_alerts, []
+        return alerts
+
+    def _count(self, outcome: str) -> None:
+        self.label_outcomes[outcome] = self.label_outcomes.get(outcome, 0) + 1
+        if self.export:
+            MODEL_LABELS.labels(SERVICE, outcome).inc()
+
+    def export_metrics(self) -> None:
+        if not self.export:
+            return
+        self.models.export()
+        MODEL_THRESHOLD.labels(SERVICE).set(self.threshold.value)
+        MODEL_PENDING.labels(SERVICE).set(len(self.join))
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "features": self.features,
+            "anomaly": self.anomaly,
+            "models": self.models,
+            "threshold": self.threshold,
+            "budget": self.budget,
+            "clear_streak": dict(self.clear_streak),
+            "join": self.join,
+            "labels": self.labels,
+            "policy": self.policy.snapshot(),
+            "watermark": self.watermark,
+            "positives_learned": self.positives_learned,
+            "label_outcomes": dict(self.label_outcomes),
+            "scored": self.scored,
+        }
+
+    def restore(self, snapshot: dict[str, Any]) -> list[str]:
+        if snapshot.get("version") != 1:
+            raise ValueError(f"unknown maintenance snapshot version {snapshot.get('version')!r}")
+        self.features = snapshot["features"]
+        self.anomaly = snapshot["anomaly"]
+        self.models = snapshot["models"]
+        self.threshold = snapshot["threshold"]
+        self.budget = snapshot.get("budget", self.budget)
+        self.gate = AlertGate(self.policy, self.budget)
+        self.clear_streak = dict(snapshot.get("clear_streak", {}))
+        self.join = snapshot["join"]
+        self.labels = snapshot["labels"]
+        self.policy.restore(snapshot["policy"])
+        self.watermark = snapshot["watermark"]
+        self.positives_learned = snapshot["positives_learned"]
+        self.label_outcomes = dict(snapshot["label_outcomes"])
+        self.scored = snapshot["scored"]
+        return self.models.reconcile(self.settings.champion, self.settings.challenger)

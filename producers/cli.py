@@ -1,0 +1,171 @@
+"""`streaming produce sensors|transactions`: the simulators on the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from producers.runner import ProducerSummary, Rate
+from producers.sensors import SensorProducer
+from producers.transactions import TransactionProducer
+from streaming.cli.common import add_common_options, bootstrap_for, parse_duration, settings_from_args
+from streaming.config import Settings
+from streaming.replay.signals import stop_on_signals
+from streaming.replay.timeparse import parse_time
+
+
+def _rate(text: str) -> Rate:
+    if text.strip().lower() == "max":
+        return "max"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--rate takes events per second or 'max', not {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("--rate must be positive")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"a fraction is between 0 and 1, not {text}")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("produce", help="simulated machine sensors or card payments into Kafka")
+    kinds = parser.add_subparsers(dest="produce_kind", metavar="KIND", required=True)
+
+    sensors = kinds.add_parser("sensors", help="a machine fleet: readings keyed by machine, failure labels")
+    sensors.add_argument("--machines", type=int, help="fleet size (default: producers.machines)")
+    sensors.add_argument("--failure-rate", type=float, help="failures per machine per event-time day")
+    sensors.add_argument("--readings-per-record", type=int, help="consecutive readings per Kafka record")
+    _add_common(sensors, "producer_sensors_port")
+    sensors.set_defaults(handler=_run_sensors)
+
+    transactions = kinds.add_parser("transactions", help="card payments with fraud, late chargeback labels")
+    transactions.add_argument("--cards", type=int, help="number of cards (default: producers.cards)")
+    transactions.add_argument("--merchants", type=int, help="number of merchants")
+    transactions.add_argument(
+        "--fraud-rate", type=_fraction, help="share of fraudulent payments (default 0.002)"
+    )
+    transactions.add_argument(
+        "--chargeback-delay", type=parse_duration, help="event-time delay of chargeback labels (e.g. 1h)"
+    )
+    transactions.add_argument(
+        "--drop-pending-labels",
+        action="store_true",
+        help="at the end, drop chargebacks not yet due instead of sending them with their future timestamps",
+    )
+    _add_common(transactions, "producer_transactions_port")
+    transactions.set_defaults(handler=_run_transactions)
+
+
+def _add_common(parser: argparse.ArgumentParser, port_field: str) -> None:
+    group = parser.add_argument_group("run")
+    group.add_argument(
+        "--seed", type=int, help="the same seed gives the same events (default: producers.seed)"
+    )
+    group.add_argument(
+        "--rate",
+        type=_rate,
+        help="events per wall second, or 'max'. Unset: paced by the simulated clock (see --speedup)",
+    )
+    group.add_argument("--speedup", type=float, help="event time runs this many times faster than wall time")
+    group.add_argument("--duration", type=parse_duration, help="stop after this wall time (30s, 10m, 2h)")
+    group.add_argument("--count", type=int, help="stop after this many events")
+    group.add_argument(
+        "--start-time", type=parse_time, help="event-time origin, ISO-8601 or epoch s (default now)"
+    )
+    faults = parser.add_argument_group("faults")
+    faults.add_argument("--out-of-order-fraction", type=_fraction, help="records held back a little")
+    faults.add_argument("--late-fraction", type=_fraction, help="records held back past the allowed lateness")
+    faults.add_argument("--duplicate-fraction", type=_fraction, help="records sent twice")
+    faults.add_argument(
+        "--bad-fraction", type=_fraction, help="extra malformed records (dead-letter practice)"
+    )
+    output = parser.add_argument_group("output")
+    output.add_argument(
+        "--metrics-port",
+        type=int,
+        help=f"Prometheus port (default: metrics.{port_field}; 0 picks a free one)",
+    )
+    output.add_argument("--no-metrics", action="store_true", help="do not serve /metrics")
+    output.add_argument("--quiet", action="store_true", help="no progress display, only the summary")
+    parser.set_defaults(metrics_port_field=port_field)
+    add_common_options(parser)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = settings_from_args(args)
+    updates: dict[str, Any] = {}
+    for name in ("out_of_order_fraction", "late_fraction", "duplicate_fraction", "bad_fraction", "speedup"):
+        if getattr(args, name, None) is not None:
+            updates[name] = getattr(args, name)
+    if getattr(args, "chargeback_delay", None) is not None:
+        updates["chargeback_delay_seconds"] = args.chargeback_delay
+    if updates:
+        producers = settings.producers.model_copy(update=updates)
+        settings = settings.model_copy(update={"producers": producers})
+    return settings
+
+
+def _run_options(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    metrics_port = None
+    if not args.no_metrics and settings.metrics.enabled:
+        metrics_port = (
+            args.metrics_port
+            if args.metrics_port is not None
+            else getattr(settings.metrics, args.metrics_port_field)
+        )
+    stop_event = stop_on_signals()
+    return {
+        "duration": args.duration,
+        "count": args.count,
+        "rate": args.rate,
+        "speedup": args.speedup,
+        "bootstrap": bootstrap_for(settings),
+        "metrics_port": metrics_port,
+        "progress": not args.quiet,
+        "stop_event": stop_event,
+    }
+
+
+def _report(summary: ProducerSummary) -> int:
+    print(json.dumps(summary.to_dict()), flush=True)
+    if summary.error_count:
+        print(
+            f"streaming produce: {summary.error_count} records were not delivered: {summary.errors}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _run_sensors(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    producer = SensorProducer(
+        settings,
+        machines=args.machines,
+        seed=args.seed,
+        start_time=args.start_time,
+        failure_rate_per_machine_day=args.failure_rate,
+        readings_per_record=args.readings_per_record,
+    )
+    return _report(producer.run(**_run_options(args, settings)))
+
+
+def _run_transactions(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    producer = TransactionProducer(
+        settings,
+        cards=args.cards,
+        seed=args.seed,
+        start_time=args.start_time,
+        fraud_rate=args.fraud_rate,
+        merchants=args.merchants,
+    )
+    return _report(producer.run(flush_labels=not args.drop_pending_labels, **_run_options(args, settings)))

@@ -1,0 +1,80 @@
+"""`TransactionProducer`: simulated payments into the transactions topic, chargebacks into labels."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from producers.payments import PaymentWorld
+from producers.runner import ProducerLoop, ProducerSummary, Rate
+from streaming.config import Settings
+
+
+class TransactionProducer:
+    """Produces simulated payments. Every argument left as None comes from `settings.producers`.
+
+    >>> from streaming.config import Settings
+    >>> producer = TransactionProducer(Settings(), cards=100, seed=7, start_time=1.7e9, fraud_rate=0.01)
+    >>> len(producer.world.card_ids), producer.world.fraud_rate
+    (100, 0.01)
+
+    `producer.run(count=1_000, rate="max")` then sends to the broker and returns a `ProducerSummary`.
+    Chargebacks still pending when a bounded run ends are sent at the end (`flush_labels=True`), keeping
+    their future reported times as timestamps, so the ground truth of every fraud is complete.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        cards: int | None = None,
+        seed: int | None = None,
+        start_time: float | None = None,
+        fraud_rate: float | None = None,
+        chargeback_delay_seconds: float | None = None,
+        merchants: int | None = None,
+    ) -> None:
+        config = settings.producers
+        self.settings = settings
+        self.seed = config.seed if seed is None else seed
+        self.world = PaymentWorld(
+            cards=config.cards if cards is None else cards,
+            merchants=config.merchants if merchants is None else merchants,
+            seed=self.seed,
+            start_time=time.time() if start_time is None else start_time,
+            fraud_rate=config.fraud_rate if fraud_rate is None else fraud_rate,
+            chargeback_delay_seconds=(
+                config.chargeback_delay_seconds
+                if chargeback_delay_seconds is None
+                else chargeback_delay_seconds
+            ),
+            chargeback_delay_jitter=config.chargeback_delay_jitter,
+            transactions_per_card_day=config.transactions_per_card_day,
+        )
+
+    def run(
+        self,
+        duration: float | None = None,
+        count: int | None = None,
+        rate: Rate = None,
+        speedup: float | None = None,
+        bootstrap: str | None = None,
+        metrics_port: int | None = None,
+        progress: bool = True,
+        flush_labels: bool = True,
+        stop_event: threading.Event | None = None,
+    ) -> ProducerSummary:
+        loop = ProducerLoop(
+            self.settings,
+            self.world,
+            rate=rate,
+            speedup=speedup,
+            duration=duration,
+            count=count,
+            bootstrap=bootstrap,
+            metrics_port=metrics_port,
+            progress=progress,
+            flush_labels=flush_labels,
+            stop_event=stop_event,
+            fault_seed=self.seed + 1_000,
+        )
+        return loop.run()
