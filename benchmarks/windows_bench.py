@@ -46,10 +46,14 @@ def produce_readings(
         values = np.abs(centre + scale * noise)
         for machine in range(machines):
             batch = SensorReadingBatch(
-                machine_id=f"m-{machine:06d}", machine_type="LMH"[machine % 3], event_time=times,  # type: ignore[arg-type]
+                machine_id=f"m-{machine:06d}",
+                machine_type="LMH"[machine % 3],
+                event_time=times,  # type: ignore[arg-type]
                 **{name: values[machine, index].tolist() for index, name in enumerate(SENSOR_FIELDS)},
             )
-            producer.send(topic, key=batch.machine_id.encode(), value=encode(batch), timestamp_ms=int(base * 1000))
+            producer.send(
+                topic, key=batch.machine_id.encode(), value=encode(batch), timestamp_ms=int(base * 1000)
+            )
             sent += per_record
     producer.flush()
     producer.close()
@@ -79,13 +83,17 @@ def raw_consume(settings: Settings, bootstrap: str, records: int, queue: Any) ->
     elapsed = time.perf_counter() - started
     cpu_after, peak = _usage()
     consumer.close()
-    queue.put({"records": seen, "seconds": elapsed, "cpu_seconds": cpu_after - cpu_before, "peak_rss_mb": peak})
+    queue.put(
+        {"records": seen, "seconds": elapsed, "cpu_seconds": cpu_after - cpu_before, "peak_rss_mb": peak}
+    )
 
 
 def downsample(settings: Settings, bootstrap: str, records: int, guarantee: str, queue: Any) -> None:
     from consumers.downsampler import build
 
-    processing = settings.processing.model_copy(update={"processing_guarantee": guarantee, "max_poll_records": 5000})
+    processing = settings.processing.model_copy(
+        update={"processing_guarantee": guarantee, "max_poll_records": 5000}
+    )
     windows = settings.windows.model_copy(update={"group_id": f"downsampler-{guarantee}"})
     settings = settings.model_copy(update={"processing": processing, "windows": windows})
     app = build(settings, bootstrap, instance_id=f"bench-{guarantee}")
@@ -108,27 +116,39 @@ def downsample(settings: Settings, bootstrap: str, records: int, guarantee: str,
     watcher.start()
     summary = app.run(duration=600)
     cpu_after, peak = _usage()
-    queue.put({
-        "records": summary.records_in, "seconds": timing["last"] - timing["first"],
-        "cpu_seconds": cpu_after - cpu_before, "peak_rss_mb": peak, "commits": summary.commits,
-        "late_events": summary.late_events, "windows_out": app.summary.per_topic,
-    })
+    queue.put(
+        {
+            "records": summary.records_in,
+            "seconds": timing["last"] - timing["first"],
+            "cpu_seconds": cpu_after - cpu_before,
+            "peak_rss_mb": peak,
+            "commits": summary.commits,
+            "late_events": summary.late_events,
+            "windows_out": app.summary.per_topic,
+        }
+    )
 
 
 def state_memory(keys: int, ttl_seconds: float, queue: Any) -> None:
     """Memory held by window state with `keys` live keys, and after they go silent past the TTL."""
+    from consumers.downsampler import sensor_columns
     from streaming.app.context import Context
     from streaming.app.record import Record
     from streaming.windows import HoppingWindows, WindowedAggregation
-    from consumers.downsampler import sensor_columns
 
     settings = Settings()
     sent: list[int] = []
     context = Context(settings, "bench", "bench", lambda *args: sent.append(1))
     clock = {"now": 0.0}
     aggregation = WindowedAggregation(
-        windows=HoppingWindows(10.0, 10.0), fields=list(SENSOR_FIELDS), extract=sensor_columns, service="bench",
-        allowed_lateness=5.0, idle_timeout=ttl_seconds, state_ttl=ttl_seconds, clock=lambda: clock["now"],
+        windows=HoppingWindows(10.0, 10.0),
+        fields=list(SENSOR_FIELDS),
+        extract=sensor_columns,
+        service="bench",
+        allowed_lateness=5.0,
+        idle_timeout=ttl_seconds,
+        state_ttl=ttl_seconds,
+        clock=lambda: clock["now"],
     )
     aggregation.partitions_assigned([0])
     tracemalloc.start()
@@ -136,7 +156,9 @@ def state_memory(keys: int, ttl_seconds: float, queue: Any) -> None:
     batch = []
     for key in range(keys):
         event = SensorReadingBatch(
-            machine_id=f"m-{key:06d}", machine_type="M", event_time=[T0 + 1, T0 + 2],
+            machine_id=f"m-{key:06d}",
+            machine_type="M",
+            event_time=[T0 + 1, T0 + 2],
             **{name: [1.0 + key % 7, 2.0] for name in SENSOR_FIELDS},
         )
         batch.append((event, Record("t", 0, key, None, None, 0)))
@@ -152,11 +174,17 @@ def state_memory(keys: int, ttl_seconds: float, queue: Any) -> None:
     aggregation.on_timer(clock["now"], context)  # forgets silent keys
     aggregation.store.flush(lambda *args: None)
     after = tracemalloc.get_traced_memory()[0] - baseline
-    queue.put({
-        "keys": keys, "state_entries_live": live_entries, "state_bytes_live": live,
-        "bytes_per_key": live / keys, "state_entries_after_ttl": aggregation.store.size(),
-        "state_bytes_after_ttl": after, "windows_emitted_on_idle": len(sent),
-    })
+    queue.put(
+        {
+            "keys": keys,
+            "state_entries_live": live_entries,
+            "state_bytes_live": live,
+            "bytes_per_key": live / keys,
+            "state_entries_after_ttl": aggregation.store.size(),
+            "state_bytes_after_ttl": after,
+            "windows_emitted_on_idle": len(sent),
+        }
+    )
 
 
 def in_process(target: Any, *args: Any) -> dict[str, Any]:
@@ -173,13 +201,17 @@ def main() -> None:
     parser.add_argument("--machines", type=int, default=1000)
     parser.add_argument("--readings", type=int, default=2_000_000)
     parser.add_argument("--readings-per-record", type=int, default=20)
-    parser.add_argument("--hertz", type=float, default=10.0, help="readings per second per machine (event time)")
+    parser.add_argument(
+        "--hertz", type=float, default=10.0, help="readings per second per machine (event time)"
+    )
     parser.add_argument("--state-keys", type=int, default=100_000)
     parser.add_argument("--partitions", type=int, default=4)
     args = parser.parse_args()
 
-    settings = Settings(topics={"prefix": f"bench{uuid.uuid4().hex[:6]}.", "partitions": args.partitions},
-                        windows={"window_size_seconds": 10.0, "allowed_lateness_seconds": 5.0})
+    settings = Settings(
+        topics={"prefix": f"bench{uuid.uuid4().hex[:6]}.", "partitions": args.partitions},
+        windows={"window_size_seconds": 10.0, "allowed_lateness_seconds": 5.0},
+    )
     bootstrap = resolve_bootstrap(settings)
     admin = make_admin(settings, bootstrap)
     ensure_topics(admin, settings)
@@ -209,13 +241,17 @@ def main() -> None:
         "window": "tumbling 10 s, lateness 5 s",
         "reading_hertz": args.hertz,
         "produce_readings_per_second": readings / produce_seconds,
-        "raw_consume": {"records_per_second": raw["records"] / raw["seconds"], "readings_per_second": rate(raw),
-                        "cpu_seconds_per_million_readings": raw["cpu_seconds"] / readings * 1e6},
+        "raw_consume": {
+            "records_per_second": raw["records"] / raw["seconds"],
+            "readings_per_second": rate(raw),
+            "cpu_seconds_per_million_readings": raw["cpu_seconds"] / readings * 1e6,
+        },
         "downsampler_exactly_once": {
             "readings_per_second": rate(exactly_once),
             "ratio_to_raw_consume": rate(exactly_once) / rate(raw),
             "cpu_seconds_per_million_readings": exactly_once["cpu_seconds"] / readings * 1e6,
-            "peak_rss_mb": exactly_once["peak_rss_mb"], "transactions": exactly_once["commits"],
+            "peak_rss_mb": exactly_once["peak_rss_mb"],
+            "transactions": exactly_once["commits"],
             "late_events": exactly_once["late_events"],
         },
         "downsampler_at_least_once": {

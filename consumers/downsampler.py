@@ -1,9 +1,9 @@
 """The sensor downsampler: raw readings in, one aggregate per machine and event-time window out.
 
-    source   sensor_readings (SensorReadingBatch), keyed by machine
-    windows  tumbling or hopping, on event time, with allowed lateness and an idle timeout
-    state    open windows and watermarks in a compacted changelog, committed with the offsets
-    sink     sensor_windows (WindowAggregate); late readings to late_events
+source   sensor_readings (SensorReadingBatch), keyed by machine
+windows  tumbling or hopping, on event time, with allowed lateness and an idle timeout
+state    open windows and watermarks in a compacted changelog, committed with the offsets
+sink     sensor_windows (WindowAggregate); late readings to late_events
 """
 
 from __future__ import annotations
@@ -57,7 +57,9 @@ def build(settings: Settings, bootstrap: str | None = None, instance_id: str | N
         exact_quantile_samples=config.exact_quantile_samples,
         store=app.state_store("windows"),
     )
-    app.batch_source("sensor_readings", Codec(SensorReadingBatch, settings.topics.max_message_bytes), aggregation.process)
+    app.batch_source(
+        "sensor_readings", Codec(SensorReadingBatch, settings.topics.max_message_bytes), aggregation.process
+    )
     app.on_partitions_assigned(aggregation.partitions_assigned)
     app.on_partitions_revoked(aggregation.partitions_revoked)
     app.every(1.0, aggregation.on_timer)
@@ -66,12 +68,18 @@ def build(settings: Settings, bootstrap: str | None = None, instance_id: str | N
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_options(parser)
-    parser.add_argument("--window-size", type=float, help="window size in seconds (windows.window_size_seconds)")
+    parser.add_argument(
+        "--window-size", type=float, help="window size in seconds (windows.window_size_seconds)"
+    )
     parser.add_argument("--window-step", type=float, help="hop between windows in seconds; omit for tumbling")
     parser.add_argument("--allowed-lateness", type=float, help="seconds of lateness tolerated")
-    parser.add_argument("--idle-timeout", type=float, help="close a silent machine's windows after this (wall s)")
+    parser.add_argument(
+        "--idle-timeout", type=float, help="close a silent machine's windows after this (wall s)"
+    )
     parser.add_argument("--state-ttl", type=float, help="forget a silent machine after this (wall s)")
-    parser.add_argument("--instance-id", help="unique per process of the group (transactional id); default host")
+    parser.add_argument(
+        "--instance-id", help="unique per process of the group (transactional id); default host"
+    )
     parser.add_argument("--guarantee", choices=["exactly-once", "at-least-once"], help="processing guarantee")
     parser.add_argument("--duration", type=float, help="stop after this many seconds")
     parser.add_argument("--idle-exit", type=float, help="stop after this many seconds without input")
@@ -104,11 +112,13 @@ def run(args: argparse.Namespace) -> int:
         if bound is not None:
             print(f"{SERVICE}: metrics on http://{settings.metrics.address}:{bound}/metrics", flush=True)
     app = build(settings, bootstrap_for(settings), instance_id=args.instance_id)
-    summary: RunSummary = app.run(duration=args.duration, idle_exit_seconds=args.idle_exit,
-                                  install_signal_handlers=True)
+    summary: RunSummary = app.run(
+        duration=args.duration, idle_exit_seconds=args.idle_exit, install_signal_handlers=True
+    )
     print(
         f"{SERVICE}: {summary.records_in} records in, {summary.dead_letters} dead letters, "
-        f"{summary.late_events} late, {summary.commits} commits in {summary.seconds:.1f}s ({summary.stopped_by})",
+        f"{summary.late_events} late, {summary.commits} commits in {summary.seconds:.1f}s "
+        f"({summary.stopped_by})",
         flush=True,
     )
     return 0

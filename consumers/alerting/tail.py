@@ -7,11 +7,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from streaming.kafka import TopicPartition
-
 from consumers.alerting.payloads import summary_line
 from streaming.config import Settings
-from streaming.kafka import make_consumer
+from streaming.kafka import TopicPartition, make_consumer
 from streaming.schemas import Alert, Codec, EventDecodeError
 
 _STYLE = {"info": "cyan", "warning": "yellow", "critical": "bold red"}

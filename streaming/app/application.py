@@ -7,6 +7,7 @@ batched polls, decoding with dead letters, cooperative rebalancing, state restor
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -157,8 +158,11 @@ class Application:
 
     def state_store(self, name: str) -> ChangelogStore:
         """Partitioned state, restored from its changelog whenever a partition is assigned."""
-        store = ChangelogStore(name, changelog_topic(self.settings, self.group_id.removeprefix(
-            self.settings.topics.prefix), name), self.service)
+        store = ChangelogStore(
+            name,
+            changelog_topic(self.settings, self.group_id.removeprefix(self.settings.topics.prefix), name),
+            self.service,
+        )
         self.stores.append(store)
         return store
 
@@ -234,7 +238,9 @@ class Application:
                     self._summary.stopped_by = "idle"
                     break
             if not self._summary.stopped_by:
-                self._summary.stopped_by = "duration" if duration is not None and not self._stop.is_set() else "stop"
+                self._summary.stopped_by = (
+                    "duration" if duration is not None and not self._stop.is_set() else "stop"
+                )
         finally:
             self._shutdown()
         self._summary.seconds = time.monotonic() - started
@@ -250,7 +256,9 @@ class Application:
             while not consumer.partitions_for_topic(topic) and time.monotonic() < deadline:
                 time.sleep(0.1)
 
-    def _should_stop(self, stop_event: threading.Event | None, started: float, duration: float | None) -> bool:
+    def _should_stop(
+        self, stop_event: threading.Event | None, started: float, duration: float | None
+    ) -> bool:
         if self._stop.is_set() or (stop_event is not None and stop_event.is_set()):
             return True
         return duration is not None and time.monotonic() - started >= duration
@@ -277,6 +285,7 @@ class Application:
                         cleanup_policy="compact",
                         partitions=source_partitions,
                         retention_ms=-1,
+                        retention_bytes=-1,
                     )
                     for store in self.stores
                 }
@@ -293,8 +302,12 @@ class Application:
         if self.guarantee == "exactly-once":
             transactional_id = f"{self.group_id}-{self.instance_id}"
             producer = make_producer(
-                self.settings, bootstrap, role=self.service, transactional_id=transactional_id,
-                transaction_timeout_ms=30_000, linger_ms=1,
+                self.settings,
+                bootstrap,
+                role=self.service,
+                transactional_id=transactional_id,
+                transaction_timeout_ms=30_000,
+                linger_ms=1,
             )
             # Fences an earlier incarnation with the same id and aborts whatever it left open.
             producer.init_transactions()
@@ -345,7 +358,8 @@ class Application:
         # the rebalance callbacks (which run on the consumer's IO thread) never need consumer I/O.
         self._commit(force=self._in_transaction)
         polled = consumer.poll(
-            timeout_ms=self.settings.processing.poll_timeout_ms, max_records=self.settings.processing.max_poll_records
+            timeout_ms=self.settings.processing.poll_timeout_ms,
+            max_records=self.settings.processing.max_poll_records,
         )
         self._last_poll = time.monotonic()
         self._complete_assignment()
@@ -356,19 +370,40 @@ class Application:
                 # Revoked inside the poll that returned it: the new owner processes it.
                 continue
             self._process_partition(topic_partition, polled[topic_partition])
-            self._keep_membership_alive()
         return True
 
     def _process_partition(self, topic_partition: TopicPartition, records: Sequence[Any]) -> None:
+        """Process one partition's polled records in chunks, polling between them when processing is slow,
+        so that the member never outlasts max.poll.interval.ms and gets evicted."""
         source = self.sources[topic_partition.topic]
+        index = 0
+        while index < len(records):
+            if topic_partition not in self._assigned:
+                return  # revoked during a keep-alive poll: the new owner takes the rest
+            if source.batch_handler is not None:
+                chunk = records[index : index + self.BATCH_CHUNK]
+                self._process_batch_chunk(topic_partition, source, chunk)
+                index += len(chunk)
+            else:
+                index += self._process_records(topic_partition, source, records[index:])
+            self._keep_membership_alive()
+
+    #: Records per call of a batch handler (batch handlers must give the same result however they are cut).
+    BATCH_CHUNK = 2_000
+
+    def _record(self, raw: Any) -> Record:
+        return Record(
+            raw.topic, raw.partition, raw.offset, raw.key, raw.value, raw.timestamp, tuple(raw.headers or ())
+        )
+
+    def _process_batch_chunk(
+        self, topic_partition: TopicPartition, source: Source[Any], records: Sequence[Any]
+    ) -> None:
         context = self.context
         started = time.perf_counter()
         decoded: list[tuple[Any, Record]] = []
         for raw in records:
-            record = Record(
-                raw.topic, raw.partition, raw.offset, raw.key, raw.value, raw.timestamp,
-                tuple(raw.headers or ()),
-            )
+            record = self._record(raw)
             try:
                 decoded.append((source.codec.decode(raw.value), record))
             except EventDecodeError as error:
@@ -378,27 +413,51 @@ class Application:
         if source.batch_handler is not None and decoded:
             try:
                 source.batch_handler(decoded, context)
-            except Exception:  # noqa: BLE001 - isolate the record that fails, dead-letter it, go on
+            except Exception:
                 log.exception("batch of %s failed; retrying record by record", topic_partition)
                 for item in decoded:
                     try:
                         source.batch_handler([item], context)
-                    except Exception as error:  # noqa: BLE001
+                    except Exception as error:
                         context.dead_letter(item[1], "processing_error", error)
-        elif source.handler is not None:
-            for event, record in decoded:
+        PROCESSING_SECONDS.labels(self.service, "process").observe(time.perf_counter() - decode_done)
+        self._advance(topic_partition, records)
+
+    def _process_records(
+        self, topic_partition: TopicPartition, source: Source[Any], records: Sequence[Any]
+    ) -> int:
+        """Decode and handle records one by one until done or the poll budget is spent. Returns how many."""
+        context = self.context
+        handler = source.handler
+        assert handler is not None
+        budget = self.settings.processing.max_poll_interval_ms / 1000.0 / 2
+        started = time.perf_counter()
+        done = 0
+        for raw in records:
+            record = self._record(raw)
+            try:
+                event = source.codec.decode(raw.value)
+            except EventDecodeError as error:
+                context.dead_letter(record, error.reason, error)
+            else:
                 try:
-                    source.handler(event, record, context)
-                except Exception as error:  # noqa: BLE001 - bad data must not stop the service
+                    handler(event, record, context)
+                except Exception as error:
                     log.debug("handler failed on %s@%s", record.topic, record.offset, exc_info=True)
                     context.dead_letter(record, "processing_error", error)
-        PROCESSING_SECONDS.labels(self.service, "process").observe(time.perf_counter() - decode_done)
+            done += 1
+            if time.monotonic() - self._last_poll >= budget:
+                break
+        PROCESSING_SECONDS.labels(self.service, "process").observe(time.perf_counter() - started)
+        self._advance(topic_partition, records[:done])
+        return done
+
+    def _advance(self, topic_partition: TopicPartition, records: Sequence[Any]) -> None:
         self._positions[topic_partition] = records[-1].offset + 1
         EVENTS_IN.labels(self.service, topic_partition.topic).inc(len(records))
         self._summary.records_in += len(records)
-        self._summary.per_topic[topic_partition.topic] = (
-            self._summary.per_topic.get(topic_partition.topic, 0) + len(records)
-        )
+        per_topic = self._summary.per_topic
+        per_topic[topic_partition.topic] = per_topic.get(topic_partition.topic, 0) + len(records)
 
     def _keep_membership_alive(self) -> None:
         """Slow processing must not outlast max.poll.interval.ms, or the group evicts this member."""
@@ -411,9 +470,14 @@ class Application:
         paused = list(consumer.assignment())
         consumer.pause(*paused)
         try:
-            consumer.poll(timeout_ms=0)
+            returned = consumer.poll(timeout_ms=0)
         finally:
             consumer.resume(*[tp for tp in paused if tp in consumer.assignment()])
+        # A rebalance inside that poll can assign partitions that were not paused; their records are read
+        # again by the next regular poll rather than lost.
+        for topic_partition, returned_records in returned.items():
+            if returned_records:
+                consumer.seek(topic_partition, returned_records[0].offset)
         self._last_poll = time.monotonic()
 
     def _run_timers(self) -> None:
@@ -472,16 +536,46 @@ class Application:
                 if offsets:
                     consumer.commit({tp: _offset_and_metadata(offset) for tp, offset in offsets.items()})
         except KafkaError as error:
-            if "Fenced" in type(error).__name__:
+            if "Fenced" in type(error).__name__ and "Producer" in type(error).__name__:
                 raise ProducerFenced(
                     f"another process uses transactional id {self.group_id}-{self.instance_id}; "
                     "give each process its own --instance-id"
                 ) from error
-            raise
+            self._recover_from_failed_commit(error)
+            return
         self._committed_positions.update(offsets)
         self._last_commit = time.monotonic()
         self._summary.commits += 1
         COMMIT_SECONDS.labels(self.service).observe(time.perf_counter() - started)
+
+    def _recover_from_failed_commit(self, error: Exception) -> None:
+        """The group moved on without us (e.g. an eviction): what was processed since the last commit did not
+        count. Drop it, state included, and resume from the committed offsets and the changelog, which is
+        exactly what the partitions' next owner, maybe this process again, will see."""
+        log.warning("%s: commit failed (%s); resuming from the last committed offsets", self.service, error)
+        if self._in_transaction and self._producer is not None:
+            with contextlib.suppress(KafkaError):
+                self._producer.abort_transaction()
+        self._in_transaction = False
+        consumer = self._consumer
+        assert consumer is not None
+        assigned = [tp for tp in consumer.assignment() if tp in self._assigned]
+        partitions = sorted({tp.partition for tp in assigned})
+        for callback in self._on_revoked:
+            callback(partitions)
+        for store in self.stores:
+            for partition in partitions:
+                store.close_partition(partition)
+        for topic_partition in assigned:
+            committed = consumer.committed(topic_partition)
+            if committed is not None:
+                consumer.seek(topic_partition, committed)
+            else:
+                consumer.seek_to_beginning(topic_partition)
+            self._positions.pop(topic_partition, None)
+            self._committed_positions.pop(topic_partition, None)
+        self._pending_assignment.extend(assigned)
+        REBALANCES.labels(self.service, "commit_failed").inc()
 
     @property
     def _checkpointing(self) -> bool:
@@ -514,7 +608,10 @@ class Application:
             return
         # Outputs up to these offsets must be durable before a checkpoint may claim them.
         self._require_producer().flush()
-        offsets = {**self._checkpoint_offsets, **{(tp.topic, tp.partition): o for tp, o in self._positions.items()}}
+        offsets = {
+            **self._checkpoint_offsets,
+            **{(tp.topic, tp.partition): o for tp, o in self._positions.items()},
+        }
         if store.save_in_background(offsets, self.checkpointable.snapshot, {"service": self.service}):
             self._checkpoint_offsets = offsets
             self._last_checkpoint = time.monotonic()
@@ -525,7 +622,9 @@ class Application:
         if consumer is None:
             return
         pending = {
-            tp: offsets[(tp.topic, tp.partition)] for tp in self._assigned if (tp.topic, tp.partition) in offsets
+            tp: offsets[(tp.topic, tp.partition)]
+            for tp in self._assigned
+            if (tp.topic, tp.partition) in offsets
         }
         if pending:
             try:
@@ -624,7 +723,8 @@ class Application:
         offsets = self._pending_offsets()
         if offsets:
             producer.send_offsets_to_transaction(
-                {tp: _offset_and_metadata(offset) for tp, offset in offsets.items()}, consumer.group_metadata()
+                {tp: _offset_and_metadata(offset) for tp, offset in offsets.items()},
+                consumer.group_metadata(),
             )
         producer.commit_transaction()
         self._in_transaction = False
@@ -660,7 +760,7 @@ class Application:
         for callback in self._before_shutdown:
             try:
                 callback()
-            except Exception:  # noqa: BLE001 - the final commit must still happen
+            except Exception:
                 log.exception("%s: before-shutdown callback failed", self.service)
         try:
             if self._consumer is not None and self._producer is not None:
@@ -668,13 +768,11 @@ class Application:
                     self.save_checkpoint()
                 else:
                     self._commit(force=True)
-        except Exception:  # noqa: BLE001 - still close the clients
+        except Exception:
             log.exception("%s: final commit failed", self.service)
             if self._in_transaction and self._producer is not None:
-                try:
+                with contextlib.suppress(KafkaError):
                     self._producer.abort_transaction()
-                except KafkaError:
-                    pass
         finally:
             if self._consumer is not None:
                 self._consumer.close()
@@ -691,7 +789,7 @@ def _offset_and_metadata(offset: int) -> Any:
 
 
 def _lag_label_sets() -> set[tuple[str, ...]]:
-    return {tuple(labels) for labels in CONSUMER_LAG._metrics}  # noqa: SLF001 - prometheus-client has no public API
+    return {tuple(labels) for labels in CONSUMER_LAG._metrics}
 
 
 class _Listener(ConsumerRebalanceListener):

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 class Record:
     """Where a record came from, and its raw bytes (kept for dead letters and the late topic).
 
-    >>> Record(topic="t", partition=0, offset=7, key=b"m-1", value=b"{}", timestamp_ms=1_700_000_000_000).event_time
+    >>> record = Record("t", partition=0, offset=7, key=b"m-1", value=b"{}", timestamp_ms=1_700_000_000_000)
+    >>> record.event_time
     1700000000.0
     """
 

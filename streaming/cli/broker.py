@@ -28,7 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action.set_defaults(handler=handler)
         if name == "start":
             action.add_argument("--fresh", action="store_true", help="wipe the data directory first")
-            action.add_argument("--timeout", type=float, default=None, help="seconds to wait for it to answer")
+            action.add_argument(
+                "--timeout", type=float, default=None, help="seconds to wait for it to answer"
+            )
         if name == "logs":
             action.add_argument("-n", "--lines", type=int, default=50)
             action.add_argument("-f", "--follow", action="store_true")

@@ -14,7 +14,9 @@ from streaming.kafka.bootstrap import resolve_bootstrap, with_bootstrap
 def add_common_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("common options")
     group.add_argument("--config", help="TOML settings file (default: $STREAMING_CONFIG or ./streaming.toml)")
-    group.add_argument("--bootstrap", help="Kafka bootstrap servers; default $KAFKA_BOOTSTRAP_SERVERS or local")
+    group.add_argument(
+        "--bootstrap", help="Kafka bootstrap servers; default $KAFKA_BOOTSTRAP_SERVERS or local"
+    )
     group.add_argument("--topic-prefix", help="Prefix for every topic name (settings: topics.prefix)")
     group.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR")
 

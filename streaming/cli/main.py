@@ -13,6 +13,7 @@ from streaming.broker import BrokerError
 COMMAND_MODULES: dict[str, str] = {
     "broker": "streaming.cli.broker",
     "topics": "streaming.cli.topics",
+    "config": "streaming.cli.config",
     "produce": "producers.cli",
     "replay": "streaming.replay.cli",
     "record": "streaming.replay.cli",
@@ -44,7 +45,11 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     command = requested_word(argv or [])
-    modules = [COMMAND_MODULES[command]] if command in COMMAND_MODULES else list(dict.fromkeys(COMMAND_MODULES.values()))
+    modules = (
+        [COMMAND_MODULES[command]]
+        if command in COMMAND_MODULES
+        else list(dict.fromkeys(COMMAND_MODULES.values()))
+    )
     for module_name in modules:
         importlib.import_module(module_name).register(subparsers)
     return parser

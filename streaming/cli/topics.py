@@ -16,7 +16,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="topics_action", metavar="ACTION", required=True)
     create = actions.add_parser("create", help="create every catalog topic that is missing (idempotent)")
     add_common_options(create)
-    create.add_argument("--partitions", type=int, help="partitions for new topics (default: topics.partitions)")
+    create.add_argument(
+        "--partitions", type=int, help="partitions for new topics (default: topics.partitions)"
+    )
     create.set_defaults(handler=_create)
     listing = actions.add_parser("list", help="show the catalog and whether each topic exists")
     add_common_options(listing)
@@ -47,12 +49,16 @@ def _list(args: argparse.Namespace) -> int:
     finally:
         admin.close()
     table = Table(title="topic catalog")
-    for column in ("topic", "exists", "key", "cleanup", "retention h", "description"):
+    for column in ("topic", "exists", "key", "cleanup", "retention per partition", "description"):
         table.add_column(column)
     for name, spec in topic_specs(settings).items():
         table.add_row(
-            name, "yes" if name in existing else "no", spec.key, spec.cleanup_policy,
-            f"{spec.retention_ms / 3_600_000:.0f}", spec.description,
+            name,
+            "yes" if name in existing else "no",
+            spec.key,
+            spec.cleanup_policy,
+            f"{spec.retention_bytes / 2**20:,.0f} MiB",
+            spec.description,
         )
     console.print(table)
     return 0

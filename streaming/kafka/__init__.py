@@ -7,9 +7,9 @@ from streaming.kafka.clients import make_admin, make_consumer, make_producer
 from streaming.kafka.topics import TOPIC_CATALOG, TopicSpec, ensure_topics, topic_specs
 
 __all__ = [
+    "TOPIC_CATALOG",
     "OffsetAndMetadata",
     "TopicPartition",
-    "TOPIC_CATALOG",
     "TopicSpec",
     "ensure_topics",
     "make_admin",

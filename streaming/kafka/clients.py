@@ -16,7 +16,11 @@ def client_id(settings: Settings, role: str) -> str:
 
 
 def make_producer(
-    settings: Settings, bootstrap: str, role: str = "producer", transactional_id: str | None = None, **overrides: Any
+    settings: Settings,
+    bootstrap: str,
+    role: str = "producer",
+    transactional_id: str | None = None,
+    **overrides: Any,
 ) -> KafkaProducer:
     """An idempotent producer with acks=all. With `transactional_id`, a transactional one."""
     options: dict[str, Any] = {

@@ -15,24 +15,34 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from streaming.config import Settings
 
-HOUR_MS = 3_600_000
-DAY_MS = 24 * HOUR_MS
+MIB = 1024 * 1024
+GIB = 1024 * MIB
 
 
 @dataclass(frozen=True)
 class TopicSpec:
-    """One topic: `logical_name` is the settings field holding its name (e.g. `sensor_readings`)."""
+    """One topic: `logical_name` is the settings field holding its name (e.g. `sensor_readings`).
+
+    Retention is by size per partition, not by time. Record timestamps are event times, and Kafka's time
+    retention works on them: a replay or backtest of last month's data would be deleted as soon as the
+    broker's next retention check ran. `retention_ms` stays available for topics that want it.
+    """
 
     logical_name: str
     key: str
     description: str
-    retention_ms: int = 7 * DAY_MS
+    retention_bytes: int = GIB
+    retention_ms: int = -1
     cleanup_policy: str = "delete"
     partitions: int | None = None
     extra_configs: dict[str, str] = field(default_factory=dict)
 
     def configs(self) -> dict[str, str]:
-        configs = {"cleanup.policy": self.cleanup_policy, "retention.ms": str(self.retention_ms)}
+        configs = {
+            "cleanup.policy": self.cleanup_policy,
+            "retention.ms": str(self.retention_ms),
+            "retention.bytes": str(self.retention_bytes),
+        }
         # Timestamps are event times; simulated and replayed streams run ahead of the wall clock, which the
         # broker's default (1 h, Kafka >= 3.6) rejects as a fatal InvalidTimestamp for the whole batch.
         configs["message.timestamp.after.max.ms"] = str(2**63 - 1)
@@ -41,15 +51,15 @@ class TopicSpec:
 
 
 TOPIC_CATALOG: tuple[TopicSpec, ...] = (
-    TopicSpec("sensor_readings", "machine_id", "Batches of raw readings, one machine per record.", 2 * DAY_MS),
-    TopicSpec("transactions", "card_id", "Card payments.", 7 * DAY_MS),
-    TopicSpec("labels", "machine_id or card_id", "Machine failures and chargebacks, late.", 30 * DAY_MS),
-    TopicSpec("sensor_windows", "machine_id", "Closed window aggregates: the downsampled stream.", 30 * DAY_MS),
-    TopicSpec("scores", "machine_id or card_id", "One model score per window or transaction.", 7 * DAY_MS),
-    TopicSpec("alerts", "machine_id or card_id", "Maintenance, fraud, drift and operational alerts.", 30 * DAY_MS),
-    TopicSpec("late_events", "source key", "Events later than the allowed lateness, kept whole.", 7 * DAY_MS),
-    TopicSpec("dead_letters", "source key", "Undecodable or unprocessable records with the reason.", 30 * DAY_MS),
-    TopicSpec("alert_dead_letters", "alert entity", "Alerts no subscriber accepted in time.", 30 * DAY_MS),
+    TopicSpec("sensor_readings", "machine_id", "Batches of raw readings, one machine per record.", 4 * GIB),
+    TopicSpec("transactions", "card_id", "Card payments.", 2 * GIB),
+    TopicSpec("labels", "machine_id or card_id", "Machine failures and chargebacks, late.", 256 * MIB),
+    TopicSpec("sensor_windows", "machine_id", "Closed window aggregates: the downsampled stream.", GIB),
+    TopicSpec("scores", "machine_id or card_id", "One model score per window or transaction.", GIB),
+    TopicSpec("alerts", "machine_id or card_id", "Maintenance, fraud, drift, operational alerts", 256 * MIB),
+    TopicSpec("late_events", "source key", "Events later than the allowed lateness, kept whole.", 256 * MIB),
+    TopicSpec("dead_letters", "source key", "Undecodable or unprocessable records, with reason", 256 * MIB),
+    TopicSpec("alert_dead_letters", "alert entity", "Alerts no subscriber accepted in time.", 256 * MIB),
 )
 
 

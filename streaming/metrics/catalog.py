@@ -8,17 +8,15 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-#: Edges include every SLO exactly (0.1 s fraud scoring, 1 s maintenance), so SLO ratios need no interpolation.
+# fmt: off
+#: Edges include every SLO exactly (0.1 s fraud scoring, 1 s maintenance): SLO ratios need no interpolation.
 LATENCY_BUCKETS: tuple[float, ...] = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
 )
+# fmt: on
 
-EVENTS_IN = Counter(
-    "streaming_events_in", "Records consumed, by service and topic.", ["service", "topic"]
-)
-EVENTS_OUT = Counter(
-    "streaming_events_out", "Records produced, by service and topic.", ["service", "topic"]
-)
+EVENTS_IN = Counter("streaming_events_in", "Records consumed, by service and topic.", ["service", "topic"])
+EVENTS_OUT = Counter("streaming_events_out", "Records produced, by service and topic.", ["service", "topic"])
 PROCESSING_SECONDS = Histogram(
     "streaming_processing_seconds",
     "Wall time to process one polled batch, by service and step (decode, process, produce, commit).",
@@ -32,21 +30,33 @@ EVENT_TO_OUTPUT_SECONDS = Histogram(
     buckets=LATENCY_BUCKETS,
 )
 COMMIT_SECONDS = Histogram(
-    "streaming_commit_seconds", "Time to commit a transaction or offsets.", ["service"], buckets=LATENCY_BUCKETS
+    "streaming_commit_seconds",
+    "Time to commit a transaction or offsets.",
+    ["service"],
+    buckets=LATENCY_BUCKETS,
 )
 CONSUMER_LAG = Gauge(
-    "streaming_consumer_lag_records", "Records behind the log end, per partition.", ["service", "topic", "partition"]
+    "streaming_consumer_lag_records",
+    "Records behind the log end, per partition.",
+    ["service", "topic", "partition"],
 )
 DEAD_LETTERS = Counter(
-    "streaming_dead_letters", "Records sent to the dead-letter topic, by reason.", ["service", "topic", "reason"]
+    "streaming_dead_letters",
+    "Records sent to the dead-letter topic, by reason.",
+    ["service", "topic", "reason"],
 )
 LATE_EVENTS = Counter(
-    "streaming_late_events", "Events later than the allowed lateness, sent to the late topic.", ["service", "topic"]
+    "streaming_late_events",
+    "Events later than the allowed lateness, sent to the late topic.",
+    ["service", "topic"],
 )
 OPEN_WINDOWS = Gauge("streaming_open_windows", "Windows currently open.", ["service"])
 STATE_ENTRIES = Gauge("streaming_state_entries", "Keys held in state, by store.", ["service", "store"])
 STATE_RESTORE_SECONDS = Histogram(
-    "streaming_state_restore_seconds", "Time to restore a partition's state.", ["service"], buckets=LATENCY_BUCKETS
+    "streaming_state_restore_seconds",
+    "Time to restore a partition's state.",
+    ["service"],
+    buckets=LATENCY_BUCKETS,
 )
 REBALANCES = Counter("streaming_rebalances", "Partitions assigned or revoked.", ["service", "change"])
 WINDOW_INPUT_READINGS = Counter(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-
 from prometheus_client import start_http_server
 
 log = logging.getLogger(__name__)

@@ -72,7 +72,9 @@ class Codec(Generic[EventT]):
         if data is None:
             raise EventDecodeError("decode_error", f"{name}: empty record (null value)")
         if len(data) > self.max_bytes:
-            raise EventDecodeError("oversize", f"{name}: {len(data)} bytes exceeds the limit of {self.max_bytes}")
+            raise EventDecodeError(
+                "oversize", f"{name}: {len(data)} bytes exceeds the limit of {self.max_bytes}"
+            )
         try:
             event = self._decoder.decode(data)
         except msgspec.ValidationError as error:

@@ -83,7 +83,9 @@ class SensorReadingBatch(Event, kw_only=True, frozen=True):
             raise ValueError("a sensor batch needs at least one reading")
         for name in SENSOR_FIELDS:
             if len(getattr(self, name)) != count:
-                raise ValueError(f"column {name} has {len(getattr(self, name))} values, event_time has {count}")
+                raise ValueError(
+                    f"column {name} has {len(getattr(self, name))} values, event_time has {count}"
+                )
 
     @property
     def count(self) -> int:
@@ -117,5 +119,10 @@ class SensorReadingBatch(Event, kw_only=True, frozen=True):
             machine_id=first.machine_id,
             machine_type=first.machine_type,
             event_time=[reading.event_time for reading in readings],
-            **{name: [getattr(reading, name) for reading in readings] for name in SENSOR_FIELDS},
+            air_temperature_k=[reading.air_temperature_k for reading in readings],
+            process_temperature_k=[reading.process_temperature_k for reading in readings],
+            rotational_speed_rpm=[reading.rotational_speed_rpm for reading in readings],
+            torque_nm=[reading.torque_nm for reading in readings],
+            vibration_mm_s=[reading.vibration_mm_s for reading in readings],
+            tool_wear_min=[reading.tool_wear_min for reading in readings],
         )

@@ -8,6 +8,7 @@ nothing lives only on one machine's disk.
 
 from __future__ import annotations
 
+import builtins
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,7 +18,16 @@ from kafka import TopicPartition
 
 from streaming.metrics import STATE_ENTRIES, STATE_RESTORE_SECONDS
 
-_encoder = msgspec.msgpack.Encoder()
+
+def _encode_extra(value: Any) -> Any:
+    # State holds numpy arrays that are updated in place; they become plain lists only when written.
+    tolist = getattr(value, "tolist", None)
+    if tolist is None:
+        raise NotImplementedError(f"cannot store {type(value).__name__} in a changelog")
+    return tolist()
+
+
+_encoder = msgspec.msgpack.Encoder(enc_hook=_encode_extra)
 _decoder = msgspec.msgpack.Decoder()
 
 SendFunction = Callable[[str, bytes | None, bytes | None, int | None, Any], Any]
@@ -26,7 +36,8 @@ SendFunction = Callable[[str, bytes | None, bytes | None, int | None, Any], Any]
 class ChangelogStore:
     """Key-value state per source partition, with a compacted changelog topic.
 
-    Values must be msgpack-serialisable (dicts, lists, numbers, strings). `None` deletes.
+    Values must be msgpack-serialisable (dicts, lists, numbers, strings, numpy arrays, which come back as
+    lists). `None` deletes.
 
     >>> store = ChangelogStore(name="windows", topic="g-windows-changelog", service="doc")
     >>> store.open_partition(0)
@@ -79,7 +90,7 @@ class ChangelogStore:
     def size(self) -> int:
         return sum(len(entries) for entries in self._partitions.values())
 
-    def dirty_keys(self, partition: int) -> set[str]:
+    def dirty_keys(self, partition: int) -> builtins.set[str]:
         return self._dirty.get(partition, set())
 
     def flush(self, send: SendFunction) -> int:
@@ -99,8 +110,12 @@ class ChangelogStore:
     def _update_gauge(self) -> None:
         STATE_ENTRIES.labels(self.service, self.name).set(self.size())
 
-    def restore(self, partition: int, consumer_factory: Callable[[], Any], timeout_seconds: float = 120.0) -> int:
-        """Rebuild one partition's state by reading its changelog partition to the end. Returns keys restored."""
+    def restore(
+        self, partition: int, consumer_factory: Callable[[], Any], timeout_seconds: float = 120.0
+    ) -> int:
+        """Rebuild one partition's state by reading its changelog partition to the end.
+
+        Returns how many keys were restored."""
         started = time.monotonic()
         entries: dict[str, Any] = {}
         consumer = consumer_factory()
@@ -112,7 +127,9 @@ class ChangelogStore:
             deadline = time.monotonic() + timeout_seconds
             while consumer.position(topic_partition) < end:
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"restoring {self.topic}[{partition}] took over {timeout_seconds:.0f} s")
+                    raise TimeoutError(
+                        f"restoring {self.topic}[{partition}] took over {timeout_seconds:.0f} s"
+                    )
                 for records in consumer.poll(timeout_ms=200).values():
                     for record in records:
                         key = record.key.decode()

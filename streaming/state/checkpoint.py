@@ -123,7 +123,7 @@ class CheckpointStore:
             try:
                 self.save(offsets, snapshot(), metadata)
                 status = 0
-            except BaseException:  # noqa: BLE001 - the parent learns of it from the exit status
+            except BaseException:
                 log.exception("background checkpoint failed")
             finally:
                 # Skip atexit handlers and finalizers: they belong to the parent (Kafka clients, servers).

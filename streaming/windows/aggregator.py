@@ -140,9 +140,13 @@ class WindowedAggregation:
                     self._open[partition][(key, int(start_ms))] = _OpenWindow(
                         moments,
                         None if samples is None else np.asarray(samples, float).reshape(-1, len(self.fields)),
-                        None if buckets is None else [{int(b): int(c) for b, c in f.items()} for f in buckets],
+                        None
+                        if buckets is None
+                        else [{int(b): int(c) for b, c in f.items()} for f in buckets],
                     )
-                    heapq.heappush(self._deadlines[partition], (self._end_ms(int(start_ms)), key, int(start_ms)))
+                    heapq.heappush(
+                        self._deadlines[partition], (self._end_ms(int(start_ms)), key, int(start_ms))
+                    )
         self._update_gauges()
 
     def partitions_revoked(self, partitions: list[int]) -> None:
@@ -161,7 +165,9 @@ class WindowedAggregation:
         if partition not in self._open:
             self.partitions_assigned([partition])
         extracted = [self.extract(event) for event, _ in batch]
-        counts = np.fromiter((len(columns.times) for columns in extracted), dtype=np.int64, count=len(extracted))
+        counts = np.fromiter(
+            (len(columns.times) for columns in extracted), dtype=np.int64, count=len(extracted)
+        )
         times = np.fromiter(
             (t for columns in extracted for t in columns.times), dtype=np.float64, count=int(counts.sum())
         )
@@ -189,7 +195,9 @@ class WindowedAggregation:
         reading_index, starts = self.windows.assign(times)
         ends = starts + self.windows.size
         late_pair = (ends <= watermark_before[reading_index]) | (ends <= closed_until[reading_index])
-        self._send_late(batch, reading_index[late_pair], starts[late_pair], record_of_reading, counts, context)
+        self._send_late(
+            batch, reading_index[late_pair], starts[late_pair], record_of_reading, counts, context
+        )
 
         on_time = ~late_pair
         self._aggregate(
@@ -228,7 +236,7 @@ class WindowedAggregation:
         if len(reading_index) == 0:
             return
         start_ms = np.round(starts * 1000).astype(np.int64)
-        slot = (start_ms - start_ms.min()) // max(1, int(round(self.windows.step * 1000)))
+        slot = (start_ms - start_ms.min()) // max(1, round(self.windows.step * 1000))
         codes = key_of_reading[reading_index] * (int(slot.max()) + 1) + slot
         # A stable sort keeps arrival order inside each window, which `first`/`last` ties rely on.
         order = np.argsort(codes, kind="stable")
@@ -276,7 +284,7 @@ class WindowedAggregation:
         return result
 
     def _end_ms(self, start_ms: int) -> int:
-        return start_ms + int(round(self.windows.size * 1000))
+        return start_ms + round(self.windows.size * 1000)
 
     def _key_entry(self, partition: int, key: str) -> dict[str, Any]:
         entry = self.store.get(partition, key)
@@ -287,11 +295,12 @@ class WindowedAggregation:
     def _write_window(self, partition: int, key: str, start_ms: int) -> None:
         entry = self._key_entry(partition, key)
         window = self._open[partition][(key, start_ms)]
-        state: dict[str, Any] = {"s": window.moments.shared.tolist(), "f": window.moments.fields.tolist()}
+        # The arrays are shared with the open window, not copied: they are encoded at commit time.
+        state: dict[str, Any] = {"s": window.moments.shared, "f": window.moments.fields}
         if window.samples is not None:
-            state["x"] = window.samples.ravel().tolist()
+            state["x"] = window.samples
         if window.buckets is not None:
-            state["q"] = [{int(b): int(c) for b, c in counts.items()} for counts in window.buckets]
+            state["q"] = window.buckets
         entry["w"][start_ms] = state
         self.store.set(partition, key, entry)
 
@@ -332,18 +341,26 @@ class WindowedAggregation:
         """Close the windows of idle keys, and forget keys silent past the TTL (wall clock)."""
         for partition in list(self._open):
             open_windows = self._open[partition]
-            keys_with_windows = {key for key, _ in open_windows}
+            starts_by_key: dict[str, list[int]] = {}
+            for key, start_ms in open_windows:
+                starts_by_key.setdefault(key, []).append(start_ms)
             for key in list(self.store.keys(partition)):
                 if key == PARTITION_KEY:
                     continue
-                entry = self.store.get(partition, key)
-                silent_for = now - float(entry.get("ls", 0.0))
-                if key in keys_with_windows and silent_for >= self.idle_timeout:
-                    for window_key in sorted(k for k in open_windows if k[0] == key):
-                        window = open_windows.pop(window_key)
-                        self._emit(partition, key, window_key[1], window, "idle", context)
-                elif key not in keys_with_windows and silent_for >= self.state_ttl:
+                silent_for = now - float(self.store.get(partition, key).get("ls", 0.0))
+                starts = starts_by_key.get(key)
+                if starts and silent_for >= self.idle_timeout:
+                    for start_ms in sorted(starts):
+                        window = open_windows.pop((key, start_ms))
+                        self._emit(partition, key, start_ms, window, "idle", context)
+                elif not starts and silent_for >= self.state_ttl:
                     self.store.delete(partition, key)
+            deadlines = self._deadlines[partition]
+            if len(deadlines) > 2 * len(open_windows) + 1024:
+                # Idle closes leave their deadlines behind; on a quiet partition no watermark pops them.
+                deadlines = [(self._end_ms(start), key, start) for key, start in open_windows]
+                heapq.heapify(deadlines)
+                self._deadlines[partition] = deadlines
         self._update_gauges()
 
     def _emit(

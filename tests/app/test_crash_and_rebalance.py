@@ -28,12 +28,18 @@ WINDOW_ENV = {
 
 def downsampler_arguments(settings: Settings, instance_id: str, idle_exit: float = 6.0) -> list[str]:
     return [
-        "consume", "windows",
-        "--bootstrap", settings.kafka.bootstrap_servers or "",
-        "--topic-prefix", settings.topics.prefix,
-        "--instance-id", instance_id,
-        "--idle-exit", str(idle_exit),
-        "--duration", "120",
+        "consume",
+        "windows",
+        "--bootstrap",
+        settings.kafka.bootstrap_servers or "",
+        "--topic-prefix",
+        settings.topics.prefix,
+        "--instance-id",
+        instance_id,
+        "--idle-exit",
+        str(idle_exit),
+        "--duration",
+        "120",
         "--no-metrics",
     ]
 
@@ -50,8 +56,12 @@ def assert_exactly_reference(outputs: list[WindowAggregate], expected: dict) -> 
     for window in outputs:
         reference = expected[(window.key, round(window.window_start, 3))]
         assert window.count == reference["count"], "events lost or double-counted"
-        assert window.aggregates["torque_nm"]["mean"] == pytest.approx(reference["torque_nm"]["mean"], rel=1e-9)
-        assert window.aggregates["vibration_mm_s"]["last"] == pytest.approx(reference["vibration_mm_s"]["last"])
+        assert window.aggregates["torque_nm"]["mean"] == pytest.approx(
+            reference["torque_nm"]["mean"], rel=1e-9
+        )
+        assert window.aggregates["vibration_mm_s"]["last"] == pytest.approx(
+            reference["vibration_mm_s"]["last"]
+        )
 
 
 def prepare(settings: Settings, machines: int, seconds: int) -> tuple[int, dict]:
@@ -101,7 +111,8 @@ def test_rebalance_one_of_two_processes_stopped_mid_stream(topics: Settings, tmp
 
     # The surviving process took over the stopped one's partitions and restored their state from Kafka.
     takeovers = [
-        line for line in (tmp_path / "a.log").read_text().splitlines()
+        line
+        for line in (tmp_path / "a.log").read_text().splitlines()
         if "assigned partitions" in line and "restored 0 state keys" not in line
     ]
     assert takeovers, (tmp_path / "a.log").read_text()[-3000:]

@@ -25,7 +25,10 @@ def cli(*arguments: str, env: dict[str, str] | None = None) -> subprocess.Comple
     environment.pop("KAFKA_BOOTSTRAP_SERVERS", None)
     return subprocess.run(
         [sys.executable, "-m", "streaming.cli.main", *arguments],
-        capture_output=True, text=True, timeout=180, env=environment,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=environment,
     )
 
 
@@ -77,14 +80,18 @@ def test_local_broker_is_started_on_demand_when_nothing_is_configured(tmp_path: 
     assert not LocalBroker(local).status().running, "the session that started it stops it"
 
 
-def test_missing_java_is_refused_with_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_java_is_refused_with_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     broker = LocalBroker(BrokerSettings(port=19592, home=tmp_path / "home"))
     with pytest.raises(BrokerError, match="Java 17"):
         broker.start()
 
 
-def test_missing_maven_is_refused_with_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_maven_is_refused_with_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     only_java = tmp_path / "bin"
     only_java.mkdir()
     java = shutil.which("java")

@@ -20,16 +20,23 @@ T0 = 1_767_225_600.0
 def good_record(machine: str, second: float) -> bytes:
     return encode(
         SensorReadingBatch(
-            machine_id=machine, machine_type="M", event_time=[T0 + second],
-            **{name: [value] for name, value in zip(SENSOR_FIELDS, (298.0, 308.0, 1500.0, 40.0, 2.0, 5.0), strict=True)},
+            machine_id=machine,
+            machine_type="M",
+            event_time=[T0 + second],
+            **{
+                name: [value]
+                for name, value in zip(SENSOR_FIELDS, (298.0, 308.0, 1500.0, 40.0, 2.0, 5.0), strict=True)
+            },
         )
     )
 
 
 def bad_records() -> dict[str, bytes]:
     valid = msgspec.json.decode(good_record("m-bad", 0))
+
     def variant(**changes: object) -> bytes:
         return msgspec.json.encode({**valid, **changes})
+
     missing = dict(valid)
     missing.pop("torque_nm")
     return {
@@ -78,8 +85,10 @@ def test_bad_records_are_dead_lettered_and_good_ones_flow(topics: Settings) -> N
     summary = build(settings).run(idle_exit_seconds=3.0, duration=60)
 
     assert summary.dead_letters == len(bad)
-    letters = [msgspec.json.decode(r.value, type=DeadLetter)
-               for r in read_all(settings, settings.topic_name("dead_letters"), expected=len(bad))]
+    letters = [
+        msgspec.json.decode(r.value, type=DeadLetter)
+        for r in read_all(settings, settings.topic_name("dead_letters"), expected=len(bad))
+    ]
     assert len(letters) == len(bad)
     by_offset = {letter.offset: letter for letter in letters}
     for index, (name, value) in enumerate(bad.items()):
@@ -93,7 +102,9 @@ def test_bad_records_are_dead_lettered_and_good_ones_flow(topics: Settings) -> N
             assert letter.original_value_truncated and letter.original_size_bytes == len(value)
         else:
             assert letter.original_value == value
-    outputs = [msgspec.json.decode(r.value, type=WindowAggregate)
-               for r in read_all(settings, settings.topic_name("sensor_windows"), expected=len(bad))]
+    outputs = [
+        msgspec.json.decode(r.value, type=WindowAggregate)
+        for r in read_all(settings, settings.topic_name("sensor_windows"), expected=len(bad))
+    ]
     assert sorted(w.window_start - T0 for w in outputs) == [index * 10.0 for index in range(len(bad))]
     assert all(w.count == 1 and not math.isnan(w.aggregates["torque_nm"]["mean"]) for w in outputs)

@@ -35,11 +35,13 @@ def docker_daemon_answers() -> bool:
         client.ping()
         client.close()
         return True
-    except Exception:  # noqa: BLE001 - any failure means "no usable daemon"
+    except Exception:
         return False
 
 
-def select_broker(environ: dict[str, str] | None = None, local_settings: BrokerSettings | None = None) -> BrokerHandle:
+def select_broker(
+    environ: dict[str, str] | None = None, local_settings: BrokerSettings | None = None
+) -> BrokerHandle:
     environ = dict(os.environ) if environ is None else environ
     external = environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if external:

@@ -12,9 +12,13 @@ from streaming.config import Settings
 from streaming.kafka import make_consumer, make_producer
 
 
-def produce(settings: Settings, topic: str, records: Iterable[tuple[bytes | None, bytes | None]], **options: object) -> int:
+def produce(
+    settings: Settings, topic: str, records: Iterable[tuple[bytes | None, bytes | None]], **options: object
+) -> int:
     """Send (key, value) pairs and flush. Returns how many were sent."""
-    producer = make_producer(settings, settings.kafka.bootstrap_servers or "", role="test-producer", **options)
+    producer = make_producer(
+        settings, settings.kafka.bootstrap_servers or "", role="test-producer", **options
+    )
     count = 0
     try:
         for key, value in records:

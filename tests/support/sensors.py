@@ -86,7 +86,12 @@ def reference_windows(
                 if start + size <= before - allowed_lateness:
                     late += 1
                     continue
-                row = {"partition": partition, "key": batch.machine_id, "start": round(start, 3), "t": event_time}
+                row = {
+                    "partition": partition,
+                    "key": batch.machine_id,
+                    "start": round(start, 3),
+                    "t": event_time,
+                }
                 row.update({name: getattr(batch, name)[index] for name in SENSOR_FIELDS})
                 rows.append(row)
         watermark_max[partition] = max(before, min(batch.event_time))

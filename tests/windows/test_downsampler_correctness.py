@@ -30,7 +30,9 @@ def configured(
     return settings.model_copy(update={"windows": windows})
 
 
-def assert_matches_reference(outputs: list[WindowAggregate], expected: dict, relative_accuracy: float) -> None:
+def assert_matches_reference(
+    outputs: list[WindowAggregate], expected: dict, relative_accuracy: float
+) -> None:
     got = {(w.key, round(w.window_start, 3)): w for w in outputs}
     assert len(got) == len(outputs), "a window was emitted twice"
     assert set(got) == set(expected)
@@ -60,7 +62,10 @@ def test_windows_equal_pandas_reference(
     produce(settings, settings.topic_name("sensor_readings"), records)
     consumed = read_all(settings, settings.topic_name("sensor_readings"), expected=len(records))
     expected, late_readings = reference_windows(
-        [(r.partition, r.offset, r.value) for r in consumed], size=size, step=step or size, allowed_lateness=5.0
+        [(r.partition, r.offset, r.value) for r in consumed],
+        size=size,
+        step=step or size,
+        allowed_lateness=5.0,
     )
     assert late_readings > 0, "the scenario must contain late readings"
     assert len(expected) > 100

@@ -21,7 +21,9 @@ T0 = 1_767_225_600.0
 
 def reading(machine: str, second: float) -> tuple[bytes, bytes]:
     batch = SensorReadingBatch(
-        machine_id=machine, machine_type="L", event_time=[T0 + second],
+        machine_id=machine,
+        machine_type="L",
+        event_time=[T0 + second],
         **{name: [v] for name, v in zip(SENSOR_FIELDS, (298.0, 308.0, 1500.0, 40.0, 2.0, 1.0), strict=True)},
     )
     return machine.encode(), encode(batch)
@@ -40,8 +42,12 @@ def test_idle_machine_window_closes_then_late_reading_goes_to_late_topic_then_st
     topics: Settings,
 ) -> None:
     windows = topics.windows.model_copy(
-        update={"window_size_seconds": 10.0, "allowed_lateness_seconds": 0.0,
-                "idle_timeout_seconds": 2.0, "state_ttl_seconds": 4.0}
+        update={
+            "window_size_seconds": 10.0,
+            "allowed_lateness_seconds": 0.0,
+            "idle_timeout_seconds": 2.0,
+            "state_ttl_seconds": 4.0,
+        }
     )
     settings = topics.model_copy(update={"windows": windows})
     app = build(settings)
@@ -49,11 +55,15 @@ def test_idle_machine_window_closes_then_late_reading_goes_to_late_topic_then_st
     runner.start()
     try:
         # Three readings in [0, 10): the watermark never passes 10, so only idleness can close the window.
-        produce(settings, settings.topic_name("sensor_readings"), [reading("m-idle", s) for s in (1.0, 2.0, 3.0)])
+        produce(
+            settings, settings.topic_name("sensor_readings"), [reading("m-idle", s) for s in (1.0, 2.0, 3.0)]
+        )
 
         def window_out() -> list[WindowAggregate]:
-            return [msgspec.json.decode(r.value, type=WindowAggregate)
-                    for r in read_all(settings, settings.topic_name("sensor_windows"), idle_seconds=0.5)]
+            return [
+                msgspec.json.decode(r.value, type=WindowAggregate)
+                for r in read_all(settings, settings.topic_name("sensor_windows"), idle_seconds=0.5)
+            ]
 
         wait_until(lambda: window_out(), timeout_seconds=30)
         (window,) = window_out()
