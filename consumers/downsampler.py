@@ -43,7 +43,7 @@ def build(settings: Settings, bootstrap: str | None = None, instance_id: str | N
     app = Application(
         settings, service=SERVICE, group_id=config.group_id, bootstrap=bootstrap, instance_id=instance_id
     )
-    step = config.window_step_seconds or config.window_size_seconds
+    step = config.step_seconds()
     aggregation = WindowedAggregation(
         windows=HoppingWindows(size=config.window_size_seconds, step=step),
         fields=config.fields,
@@ -92,6 +92,7 @@ def settings_with_overrides(args: argparse.Namespace) -> Settings:
     updates = {
         "window_size_seconds": args.window_size,
         "window_step_seconds": args.window_step,
+        "window_type": "hopping" if args.window_step is not None else None,
         "allowed_lateness_seconds": args.allowed_lateness,
         "idle_timeout_seconds": args.idle_timeout,
         "state_ttl_seconds": args.state_ttl,

@@ -29,28 +29,63 @@ class SubscriberSettings(BaseModel):
     """One alert subscriber and what it wants to receive."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Also the metrics label value.")
-    sink: Literal["webhook", "slack", "jsonl", "console"] = "webhook"
-    url: str | None = None
-    path: Path | None = None
+    sink: Literal["webhook", "slack", "jsonl", "console"] = Field(
+        default="webhook",
+        description="webhook (signed HTTP POST), slack, jsonl (appends to path) or console.",
+    )
+    url: str | None = Field(default=None, description="Target URL; required by webhook and slack sinks.")
+    path: Path | None = Field(default=None, description="File the jsonl sink appends to; required by it.")
     secrets: list[str] = Field(default_factory=list, description="Signing secrets; each one signs.")
     allow_unsigned: bool = Field(default=False, description="Let a webhook subscriber have no secret.")
-    kinds: list[AlertKind] = Field(default_factory=lambda: list(ALL_KINDS))
-    min_severity: Severity = "info"
+    kinds: list[AlertKind] = Field(
+        default_factory=lambda: list(ALL_KINDS), description="Alert kinds this subscriber receives."
+    )
+    min_severity: Severity = Field(
+        default="info", description="Lowest severity delivered to this subscriber."
+    )
     entities: list[str] | None = Field(default=None, description="Only these machines or cards.")
-    timeout_seconds: float = Field(default=5.0, gt=0)
+    timeout_seconds: float = Field(
+        default=5.0, gt=0, description="HTTP timeout of one delivery attempt, in seconds."
+    )
     queue_size: int = Field(default=10_000, ge=1, description="Alerts buffered for this subscriber.")
 
 
 class AlertSettings(BaseModel):
-    group_id: str = "alert-dispatcher"
+    group_id: str = Field(
+        default="alert-dispatcher",
+        description="Consumer group of the alert dispatcher (prefixed with topics.prefix).",
+    )
     cooldown_seconds: float = Field(default=600.0, ge=0, description="Per entity and kind, in event time.")
-    max_attempts: int = Field(default=6, ge=1)
-    max_retry_seconds: float = Field(default=60.0, gt=0)
-    initial_backoff_seconds: float = Field(default=0.2, gt=0)
-    max_backoff_seconds: float = Field(default=10.0, gt=0)
-    timestamp_tolerance_seconds: float = Field(default=300.0, gt=0)
+    max_attempts: int = Field(
+        default=6,
+        ge=1,
+        description="Most delivery attempts per alert and subscriber before it is dead-lettered.",
+    )
+    max_retry_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="Longest wall time spent retrying one delivery before it is dead-lettered.",
+    )
+    initial_backoff_seconds: float = Field(
+        default=0.2,
+        gt=0,
+        description="Backoff ceiling after the first failure, in s; doubles per attempt, full jitter.",
+    )
+    max_backoff_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Cap of the backoff ceiling, in seconds; a receiver's Retry-After wins.",
+    )
+    timestamp_tolerance_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="`streaming alerts receive` rejects signatures this far from now, in seconds.",
+    )
     receiver_port: int = Field(default=9110, description="Port of `streaming alerts receive`.")
-    subscribers: list[SubscriberSettings] = Field(default_factory=list)
+    subscribers: list[SubscriberSettings] = Field(
+        default_factory=list,
+        description="Where alerts go: [[alerts.subscribers]] tables, or a JSON list in the variable.",
+    )
 
     @field_validator("subscribers")
     @classmethod

@@ -11,34 +11,71 @@ from pydantic import BaseModel, Field
 class ProcessingSettings(BaseModel):
     """The consume loop shared by every consumer."""
 
-    processing_guarantee: Literal["exactly-once", "at-least-once"] = "exactly-once"
-    max_poll_records: int = 5_000
-    max_poll_interval_ms: int = 300_000
-    poll_timeout_ms: int = 100
-    fetch_max_wait_ms: int = 50
-    session_timeout_ms: int = 10_000
-    heartbeat_interval_ms: int = 2_000
+    processing_guarantee: Literal["exactly-once", "at-least-once"] = Field(
+        default="exactly-once",
+        description="Downsampler's guarantee: exactly-once (Kafka transactions) or at-least-once.",
+    )
+    max_poll_records: int = Field(default=5_000, description="Most records one consumer poll returns.")
+    max_poll_interval_ms: int = Field(
+        default=300_000, description="Longest gap between polls before the group evicts a member, in ms."
+    )
+    poll_timeout_ms: int = Field(
+        default=100, description="How long one poll waits when no records are ready, in ms."
+    )
+    fetch_max_wait_ms: int = Field(
+        default=50, description="How long the broker may hold a fetch to fill it, in ms; lower cuts latency."
+    )
+    session_timeout_ms: int = Field(
+        default=10_000,
+        description="Heartbeat silence after which the group drops a consumer and rebalances, in ms.",
+    )
+    heartbeat_interval_ms: int = Field(
+        default=2_000,
+        description="Consumer heartbeat period, in ms; keep it under a third of session_timeout_ms.",
+    )
     commit_interval_ms: int = Field(default=200, description="Longest time between transaction commits.")
-    auto_offset_reset: Literal["earliest", "latest"] = "earliest"
+    auto_offset_reset: Literal["earliest", "latest"] = Field(
+        default="earliest",
+        description="Start of a group with no committed offsets: earliest (all data) or latest (new only).",
+    )
     state_dir: Path = Field(default=Path(".streaming/state"), description="Local checkpoints of models.")
-    lag_refresh_seconds: float = 5.0
+    lag_refresh_seconds: float = Field(
+        default=5.0, description="How often consumers refresh their consumer-lag metric, in wall seconds."
+    )
 
 
 class MetricsSettings(BaseModel):
     """Prometheus /metrics endpoints, one per service."""
 
-    address: str = "127.0.0.1"
-    enabled: bool = True
-    producer_sensors_port: int = 9101
-    producer_transactions_port: int = 9102
-    downsampler_port: int = 9103
-    maintenance_port: int = 9104
-    fraud_port: int = 9105
-    alerts_port: int = 9106
+    address: str = Field(default="127.0.0.1", description="Address every /metrics endpoint binds to.")
+    enabled: bool = Field(
+        default=True,
+        description="Serve Prometheus /metrics from each service; --no-metrics turns it off for one run.",
+    )
+    producer_sensors_port: int = Field(
+        default=9101, description="/metrics port of the sensor producer; 0 picks a free port."
+    )
+    producer_transactions_port: int = Field(
+        default=9102, description="/metrics port of the transaction producer; 0 picks a free port."
+    )
+    downsampler_port: int = Field(
+        default=9103, description="/metrics port of the downsampler; 0 picks a free port."
+    )
+    maintenance_port: int = Field(
+        default=9104, description="/metrics port of the maintenance scorer; 0 picks a free port."
+    )
+    fraud_port: int = Field(
+        default=9105, description="/metrics port of the fraud scorer; 0 picks a free port."
+    )
+    alerts_port: int = Field(
+        default=9106, description="/metrics port of the alert dispatcher; 0 picks a free port."
+    )
 
     def port_for(self, service: str) -> int:
         return int(getattr(self, f"{service.replace('-', '_')}_port"))
 
 
 class LoggingSettings(BaseModel):
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Log level of every command; --log-level overrides it."
+    )

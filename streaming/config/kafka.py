@@ -15,16 +15,43 @@ class KafkaSettings(BaseModel):
         default=None,
         description="Comma-separated host:port list of an external cluster. Unset: the local broker.",
     )
-    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    sasl_mechanism: str | None = None
-    sasl_plain_username: str | None = None
-    sasl_plain_password: str | None = None
-    ssl_cafile: str | None = None
-    ssl_certfile: str | None = None
-    ssl_keyfile: str | None = None
-    ssl_check_hostname: bool = True
-    client_id_prefix: str = "streaming"
-    request_timeout_ms: int = 30_000
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT",
+        description="Protocol to the brokers; the SSL and SASL ones use the ssl_* and sasl_* settings.",
+    )
+    sasl_mechanism: str | None = Field(
+        default=None,
+        description="SASL mechanism (e.g. PLAIN, SCRAM-SHA-512) for SASL_* protocols. Unset: not sent.",
+    )
+    sasl_plain_username: str | None = Field(
+        default=None, description="SASL username (PLAIN and SCRAM mechanisms). Unset: not sent."
+    )
+    sasl_plain_password: str | None = Field(
+        default=None,
+        description="SASL password (PLAIN and SCRAM); prefer the environment variable to the file.",
+    )
+    ssl_cafile: str | None = Field(
+        default=None,
+        description="CA bundle (PEM) that verifies the brokers' certificates; SSL and SASL_SSL only.",
+    )
+    ssl_certfile: str | None = Field(
+        default=None, description="Client certificate (PEM) for mutual TLS; SSL and SASL_SSL only."
+    )
+    ssl_keyfile: str | None = Field(
+        default=None, description="Private key (PEM) of ssl_certfile; SSL and SASL_SSL only."
+    )
+    ssl_check_hostname: bool = Field(
+        default=True,
+        description="Check that broker certificates match their host names; SSL and SASL_SSL only.",
+    )
+    client_id_prefix: str = Field(
+        default="streaming",
+        description="Start of every Kafka client id (<prefix>-<role>-<host>-<pid>), seen in broker logs.",
+    )
+    request_timeout_ms: int = Field(
+        default=30_000,
+        description="How long a client waits for a broker response before retrying or failing, in ms.",
+    )
 
     def client_options(self) -> dict[str, Any]:
         """Options common to every kafka-python client, without the bootstrap address."""
@@ -53,16 +80,23 @@ def _default_broker_home() -> Path:
 class BrokerSettings(BaseModel):
     """The embedded single-node Apache Kafka (KRaft) run from Maven-resolved jars."""
 
-    kafka_version: str = "4.3.1"
-    host: str = "127.0.0.1"
-    port: int = 9092
+    kafka_version: str = Field(
+        default="4.3.1", description="Apache Kafka release whose jars the local broker fetches and runs."
+    )
+    host: str = Field(default="127.0.0.1", description="Address the local broker listens on and advertises.")
+    port: int = Field(default=9092, description="Client port of the local broker.")
     controller_port: int | None = Field(default=None, description="Defaults to port + 1.")
     home: Path = Field(default_factory=_default_broker_home, description="Jar cache and data root.")
     data_dir: Path | None = Field(default=None, description="Defaults to <home>/broker-<port>.")
-    heap: str = "768m"
-    default_partitions: int = 4
+    heap: str = Field(default="768m", description="Java heap of the local broker (-Xmx), like 768m or 2g.")
+    default_partitions: int = Field(
+        default=4, description="Partitions of topics the local broker auto-creates (num.partitions)."
+    )
     auto_start: bool = Field(default=True, description="Start the local broker on demand.")
-    start_timeout_seconds: float = 120.0
+    start_timeout_seconds: float = Field(
+        default=120.0,
+        description="Wall seconds to wait for a starting local broker to answer before failing.",
+    )
 
     def resolved_controller_port(self) -> int:
         return self.controller_port if self.controller_port is not None else self.port + 1
@@ -77,16 +111,39 @@ class BrokerSettings(BaseModel):
 class TopicSettings(BaseModel):
     """Topic names. Every name gets `prefix` in front, so several pipelines can share a cluster."""
 
-    prefix: str = ""
-    partitions: int = 4
-    replication_factor: int = 1
-    sensor_readings: str = "sensor-readings"
-    transactions: str = "transactions"
-    labels: str = "labels"
-    sensor_windows: str = "sensor-windows"
-    scores: str = "scores"
-    alerts: str = "alerts"
-    late_events: str = "late-events"
-    dead_letters: str = "dead-letters"
-    alert_dead_letters: str = "alert-dead-letters"
+    prefix: str = Field(
+        default="",
+        description="Put before every topic, group and changelog name, so pipelines can share a cluster.",
+    )
+    partitions: int = Field(
+        default=4, description="Partitions of each topic the pipeline creates; existing topics keep theirs."
+    )
+    replication_factor: int = Field(
+        default=1, description="Replicas of each topic the pipeline creates; at most the number of brokers."
+    )
+    sensor_readings: str = Field(
+        default="sensor-readings",
+        description="Topic of raw sensor readings, several per record, keyed by machine_id.",
+    )
+    transactions: str = Field(default="transactions", description="Topic of card payments, keyed by card_id.")
+    labels: str = Field(
+        default="labels", description="Topic of late ground truth: machine failures and chargebacks."
+    )
+    sensor_windows: str = Field(
+        default="sensor-windows",
+        description="Topic of closed window aggregates (the downsampled stream), keyed by machine_id.",
+    )
+    scores: str = Field(default="scores", description="Topic of model scores, one per window or transaction.")
+    alerts: str = Field(
+        default="alerts", description="Topic of maintenance, fraud, drift and operational alerts."
+    )
+    late_events: str = Field(
+        default="late-events", description="Topic of records later than the allowed lateness, kept whole."
+    )
+    dead_letters: str = Field(
+        default="dead-letters", description="Topic of undecodable or unprocessable records, with the reason."
+    )
+    alert_dead_letters: str = Field(
+        default="alert-dead-letters", description="Topic of alerts no subscriber accepted in time."
+    )
     max_message_bytes: int = Field(default=1_048_576, description="Larger records are dead-lettered.")

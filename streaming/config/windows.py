@@ -10,12 +10,21 @@ from pydantic import BaseModel, Field, model_validator
 class WindowSettings(BaseModel):
     """Event-time windows that downsample the sensor stream."""
 
-    window_type: Literal["tumbling", "hopping"] = "tumbling"
-    window_size_seconds: float = Field(default=10.0, gt=0)
+    window_type: Literal["tumbling", "hopping"] = Field(
+        default="tumbling",
+        description="tumbling: back-to-back windows (step = size); hopping: a new window every window_step.",
+    )
+    window_size_seconds: float = Field(
+        default=10.0, gt=0, description="Length of each event-time window, in seconds."
+    )
     window_step_seconds: float | None = Field(
         default=None, gt=0, description="Hop between window starts. Unset: equal to window_size (tumbling)."
     )
-    allowed_lateness_seconds: float = Field(default=5.0, ge=0)
+    allowed_lateness_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="Watermark lag behind the latest event time, in s; later readings go to late_events.",
+    )
     idle_timeout_seconds: float = Field(
         default=30.0, gt=0, description="Wall-clock silence after which a key's open windows are closed."
     )
@@ -23,7 +32,12 @@ class WindowSettings(BaseModel):
         default=600.0, gt=0, description="Wall-clock silence after which a key's state is evicted."
     )
     quantile: float = Field(default=0.95, gt=0, lt=1, description="The approximate high quantile reported.")
-    quantile_relative_accuracy: float = Field(default=0.01, gt=0, lt=0.5)
+    quantile_relative_accuracy: float = Field(
+        default=0.01,
+        gt=0,
+        lt=0.5,
+        description="Relative error of the quantile sketch used above exact_quantile_samples.",
+    )
     exact_quantile_samples: int = Field(
         default=256, ge=0, description="Windows with at most this many readings get an exact quantile."
     )
@@ -35,15 +49,26 @@ class WindowSettings(BaseModel):
             "torque_nm",
             "vibration_mm_s",
             "tool_wear_min",
-        ]
+        ],
+        description="Sensor columns aggregated in each window.",
     )
-    group_id: str = "downsampler"
+    group_id: str = Field(
+        default="downsampler", description="Consumer group of the downsampler (prefixed with topics.prefix)."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> WindowSettings:
-        step = self.window_step_seconds or self.window_size_seconds
+        if self.window_type == "hopping" and self.window_step_seconds is None:
+            raise ValueError("hopping windows need window_step_seconds")
+        step = self.step_seconds()
         if step > self.window_size_seconds:
             raise ValueError("window_step_seconds larger than window_size_seconds would leave gaps")
         if self.state_ttl_seconds < self.idle_timeout_seconds:
             raise ValueError("state_ttl_seconds must be at least idle_timeout_seconds")
         return self
+
+    def step_seconds(self) -> float:
+        """The hop between window starts: the size for tumbling windows."""
+        if self.window_type == "tumbling":
+            return self.window_size_seconds
+        return self.window_step_seconds or self.window_size_seconds

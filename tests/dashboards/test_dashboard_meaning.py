@@ -69,7 +69,9 @@ def pipeline(
     require_binary("prometheus")
     settings = Settings(kafka={"bootstrap_servers": kafka_bootstrap})
     options = DemoOptions(
-        duration_seconds=40,
+        duration_seconds=45,
+        # More failures than the demo's default, so failure labels and maintenance alerts arrive in time.
+        failure_rate=6.0,
         report_root=tmp_path_factory.mktemp("reports"),
         free_ports=True,
         interactive=False,
@@ -144,6 +146,17 @@ def test_each_service_exposes_the_listed_series(
     }
     missing = [series for series in EXPECTED_SERIES[service] if series not in names]
     assert not missing, f"{service} /metrics lacks {missing}"
+
+
+def test_maintenance_and_fraud_alerts_reach_the_reference_receiver(
+    pipeline: tuple[DemoResult, dict[str, Any]],
+) -> None:
+    """End to end: producers -> scoring -> alerts topic -> dispatcher -> signed webhook -> receiver."""
+    result, _ = pipeline
+    received = (result.report_dir / "logs" / "alert-receiver.log").read_text().splitlines()
+    delivered = [line for line in received if line.startswith("20") and "[" in line]
+    kinds = {line.split()[2] for line in delivered}
+    assert {"maintenance", "fraud"} <= kinds, "\n".join(received[-20:])
 
 
 def test_the_run_left_a_report(pipeline: tuple[DemoResult, dict[str, Any]]) -> None:

@@ -22,6 +22,7 @@ def configured(
             "exact_quantile_samples": exact_samples,
             "window_size_seconds": size,
             "window_step_seconds": step,
+            "window_type": "hopping" if step is not None else "tumbling",
             "allowed_lateness_seconds": lateness,
             "idle_timeout_seconds": 3600.0,
             "state_ttl_seconds": 7200.0,
