@@ -12,11 +12,16 @@ import argparse
 from pathlib import Path
 
 from consumers.learning.fraud_scorer import FraudScorer
-from consumers.learning.service import ScoringService, add_service_arguments, checkpoint_store, run_service
+from consumers.learning.service import (
+    ScoringService,
+    add_service_arguments,
+    build_scoring_application,
+    run_service,
+)
 from streaming.app import Application
 from streaming.cli.common import settings_from_args
 from streaming.config import Settings
-from streaming.schemas import Codec, Label, Transaction
+from streaming.schemas import Transaction
 
 SERVICE = "fraud"
 
@@ -31,31 +36,19 @@ def build(
     instance_id: str | None = None,
 ) -> tuple[Application, ScoringService]:
     """The fraud service as an application, ready to `run()`, and its scoring state."""
-    config = settings.fraud
-    scoring = ScoringService(
-        SERVICE,
-        FraudScorer(config, alert_cooldown=settings.alerts.cooldown_seconds),
-        max_events=max_events,
-        emit_challenger=config.emit_challenger_scores,
-    )
-    app = Application(
+    scorer = FraudScorer(settings.fraud, alert_cooldown=settings.alerts.cooldown_seconds)
+    return build_scoring_application(
         settings,
-        service=SERVICE,
-        group_id=config.group_id,
+        SERVICE,
+        settings.fraud,
+        scorer,
+        "transactions",
+        Transaction,
         bootstrap=bootstrap,
-        guarantee="at-least-once",
-        checkpoint=checkpoint_store(
-            settings,
-            config.group_id,
-            checkpoint_dir or config.checkpoint_dir,
-            config.checkpoint_interval_seconds,
-        ),
-        checkpointable=scoring,
+        checkpoint_dir=checkpoint_dir,
+        max_events=max_events,
         instance_id=instance_id,
     )
-    limit = settings.topics.max_message_bytes
-    scoring.attach(app, "transactions", Codec(Transaction, limit), Codec(Label, limit))
-    return app, scoring
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -210,3 +210,40 @@ def run_service(args: argparse.Namespace, settings: Settings, service: str, buil
         flush=True,
     )
     return 0
+
+
+def build_scoring_application(
+    settings: Settings,
+    service: str,
+    config: Any,
+    scorer: Any,
+    source_topic: str,
+    event_type: type[Any],
+    bootstrap: str | None = None,
+    checkpoint_dir: Path | None = None,
+    max_events: int | None = None,
+    instance_id: str | None = None,
+) -> tuple[Application, ScoringService]:
+    """A scoring service on the core loop: `source_topic` and labels in, scores and alerts out, with the
+    whole scorer checkpointed together with the input offsets."""
+    scoring = ScoringService(
+        service, scorer, max_events=max_events, emit_challenger=config.emit_challenger_scores
+    )
+    app = Application(
+        settings,
+        service=service,
+        group_id=config.group_id,
+        bootstrap=bootstrap,
+        guarantee="at-least-once",
+        checkpoint=checkpoint_store(
+            settings,
+            config.group_id,
+            checkpoint_dir or config.checkpoint_dir,
+            config.checkpoint_interval_seconds,
+        ),
+        checkpointable=scoring,
+        instance_id=instance_id,
+    )
+    limit = settings.topics.max_message_bytes
+    scoring.attach(app, source_topic, Codec(event_type, limit), Codec(Label, limit))
+    return app, scoring
