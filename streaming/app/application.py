@@ -22,7 +22,7 @@ from typing import Any, Generic, Literal, Protocol, TypeVar
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
 from kafka.coordinator.assignors.range import RangePartitionAssignor
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, RebalanceInProgressError
 
 from streaming.app.context import Context
 from streaming.app.record import Record
@@ -471,7 +471,8 @@ class Application:
         paused = list(consumer.assignment())
         consumer.pause(*paused)
         try:
-            returned = consumer.poll(timeout_ms=0)
+            # Long enough for a pending rebalance round to complete; paused partitions return no records.
+            returned = consumer.poll(timeout_ms=200)
         finally:
             consumer.resume(*[tp for tp in paused if tp in consumer.assignment()])
         # A rebalance inside that poll can assign partitions that were not paused; their records are read
@@ -542,6 +543,11 @@ class Application:
                     f"another process uses transactional id {self.group_id}-{self.instance_id}; "
                     "give each process its own --instance-id"
                 ) from error
+            if self.guarantee == "at-least-once" and isinstance(error, RebalanceInProgressError):
+                # Not an eviction: the group is mid-rebalance (cooperative rebalancing takes two rounds).
+                # Keep the progress; the next poll completes the rebalance and the next commit succeeds.
+                log.info("%s: commit deferred, the group is rebalancing", self.service)
+                return
             self._recover_from_failed_commit(error)
             return
         self._committed_positions.update(offsets)
