@@ -13,7 +13,7 @@ from typing import Any
 
 from consumers.alerting.suppression import AlertPolicy
 from consumers.learning.alert_gate import AlertGate
-from consumers.learning.champion import ChampionChallenger, ModelSlot
+from consumers.learning.champion import ChampionChallenger
 from consumers.learning.features.fraud import FEATURE_NAMES, FraudFeatures
 from consumers.learning.labels import ChargebackJoin, LabelBuffer, Prediction, Resolution
 from consumers.learning.metrics import (
@@ -22,15 +22,13 @@ from consumers.learning.metrics import (
     FRAUD_MODEL_SKIPPED,
     FRAUD_RULE_HITS,
     MODEL_LABEL_DELAY,
-    MODEL_LABELS,
-    MODEL_PENDING,
     MODEL_PENDING_EVICTED,
     MODEL_SCORE,
     MODEL_SCORES,
-    MODEL_THRESHOLD,
     initialise,
 )
 from consumers.learning.prefilter import Prefilter
+from consumers.learning.scorer_base import ScorerBase
 from consumers.learning.thresholds import AlertBudget, build_threshold
 from streaming.config.models import FraudSettings
 from streaming.schemas import Alert, FeatureContribution, Label, Transaction, stable_alert_id
@@ -65,7 +63,7 @@ class FraudDecision:
     seconds: float = 0.0
 
 
-class FraudScorer:
+class FraudScorer(ScorerBase):
     """Everything the fraud service knows; `snapshot()`/`restore()` make it one checkpoint.
 
     >>> from streaming.schemas import Transaction
@@ -77,6 +75,8 @@ class FraudScorer:
     >>> decision.model_name, decision.score, decision.decision, len(scorer.join)
     ('logistic+under+weight', 0.5, False, 1)
     """
+
+    service = SERVICE
 
     def __init__(
         self,
@@ -280,46 +280,7 @@ class FraudScorer:
                 self._drift(slot, prediction.event_time)
             slot.learn(features, resolution.label)
 
-    def _drift(self, slot: ModelSlot, event_time: float) -> None:
-        entity = f"{SERVICE}-{slot.role}"
-        candidate = Alert(
-            alert_id=stable_alert_id("drift", entity, f"{slot.name}:{slot.version}:{slot.monitor.drifts}"),
-            kind="drift",
-            entity_id=entity,
-            severity="warning",
-            model_name=slot.name,
-            model_version=slot.version,
-            explanation=(
-                f"ADWIN detected a change in the {slot.role}'s error stream after "
-                f"{slot.monitor.labelled} labels (rolling ROC AUC {slot.monitor.roc_auc():.3f})"
-            ),
-            event_time=event_time,
-            created_at=max(event_time, self._clock()),
-            attributes={"service": SERVICE, "role": slot.role},
-        )
-        alert = self.policy.evaluate(candidate)
-        if alert is not None:
-            self.drift_alerts.append(alert)
-            if self.export:
-                ALERTS_EMITTED.labels(SERVICE, "drift", alert.severity, slot.role).inc()
-
-    def take_drift_alerts(self) -> list[Alert]:
-        alerts, self.drift_alerts = self.drift_alerts, []
-        return alerts
-
-    def _count(self, outcome: str) -> None:
-        self.label_outcomes[outcome] = self.label_outcomes.get(outcome, 0) + 1
-        if self.export:
-            MODEL_LABELS.labels(SERVICE, outcome).inc()
-
     # Housekeeping ------------------------------------------------------------------------------------
-
-    def export_metrics(self) -> None:
-        if not self.export:
-            return
-        self.models.export()
-        MODEL_THRESHOLD.labels(SERVICE).set(self.threshold.value)
-        MODEL_PENDING.labels(SERVICE).set(len(self.join))
 
     def snapshot(self) -> dict[str, Any]:
         return {

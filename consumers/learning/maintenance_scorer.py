@@ -14,7 +14,7 @@ from river import anomaly, compose, preprocessing
 
 from consumers.alerting.suppression import AlertPolicy
 from consumers.learning.alert_gate import AlertGate
-from consumers.learning.champion import ChampionChallenger, ModelSlot
+from consumers.learning.champion import ChampionChallenger
 from consumers.learning.features.maintenance import MaintenanceFeatures
 from consumers.learning.labels import FailureJoin, LabelBuffer, Prediction, Resolution
 from consumers.learning.metrics import (
@@ -22,14 +22,12 @@ from consumers.learning.metrics import (
     ALERTS_SUPPRESSED,
     MODEL_ANOMALY_SCORE,
     MODEL_LABEL_DELAY,
-    MODEL_LABELS,
-    MODEL_PENDING,
     MODEL_PENDING_EVICTED,
     MODEL_SCORE,
     MODEL_SCORES,
-    MODEL_THRESHOLD,
     initialise,
 )
+from consumers.learning.scorer_base import ScorerBase
 from consumers.learning.thresholds import AlertBudget, build_threshold
 from streaming.config.models import MaintenanceSettings
 from streaming.schemas import Alert, FeatureContribution, Label, WindowAggregate, stable_alert_id
@@ -62,7 +60,7 @@ class MaintenanceDecision:
     seconds: float = 0.0
 
 
-class MaintenanceScorer:
+class MaintenanceScorer(ScorerBase):
     """Everything the maintenance service knows; `snapshot()`/`restore()` make it one checkpoint.
 
     Until the champion has learned from a failure, decisions come from the anomaly score against
@@ -77,6 +75,8 @@ class MaintenanceScorer:
     >>> decision.model_name, decision.decision, len(scorer.join)
     ('halfspacetrees', False, 1)
     """
+
+    service = SERVICE
 
     def __init__(
         self,
@@ -297,45 +297,6 @@ class MaintenanceScorer:
             features = prediction.features
             assert isinstance(features, dict)  # maintenance keeps named features (they vary by window)
             slot.learn(features, resolution.label)
-
-    def _drift(self, slot: ModelSlot, event_time: float) -> None:
-        entity = f"{SERVICE}-{slot.role}"
-        candidate = Alert(
-            alert_id=stable_alert_id("drift", entity, f"{slot.name}:{slot.version}:{slot.monitor.drifts}"),
-            kind="drift",
-            entity_id=entity,
-            severity="warning",
-            model_name=slot.name,
-            model_version=slot.version,
-            explanation=(
-                f"ADWIN detected a change in the {slot.role}'s error stream after "
-                f"{slot.monitor.labelled} labels (rolling ROC AUC {slot.monitor.roc_auc():.3f})"
-            ),
-            event_time=event_time,
-            created_at=max(event_time, self._clock()),
-            attributes={"service": SERVICE, "role": slot.role},
-        )
-        alert = self.policy.evaluate(candidate)
-        if alert is not None:
-            self.drift_alerts.append(alert)
-            if self.export:
-                ALERTS_EMITTED.labels(SERVICE, "drift", alert.severity, slot.role).inc()
-
-    def take_drift_alerts(self) -> list[Alert]:
-        alerts, self.drift_alerts = self.drift_alerts, []
-        return alerts
-
-    def _count(self, outcome: str) -> None:
-        self.label_outcomes[outcome] = self.label_outcomes.get(outcome, 0) + 1
-        if self.export:
-            MODEL_LABELS.labels(SERVICE, outcome).inc()
-
-    def export_metrics(self) -> None:
-        if not self.export:
-            return
-        self.models.export()
-        MODEL_THRESHOLD.labels(SERVICE).set(self.threshold.value)
-        MODEL_PENDING.labels(SERVICE).set(len(self.join))
 
     def snapshot(self) -> dict[str, Any]:
         return {
