@@ -134,6 +134,7 @@ class Application:
         self._summary = RunSummary()
         self._last_commit = 0.0
         self._last_checkpoint = 0.0
+        self._checkpoints_started = 0
         self._last_lag = 0.0
         self._last_poll = 0.0
 
@@ -389,6 +390,9 @@ class Application:
                 index += self._process_records(topic_partition, source, records[index:])
             self._keep_membership_alive()
 
+    #: Checkpoints between full garbage collections (see `_checkpoint_if_due`).
+    FULL_COLLECT_EVERY = 20
+
     #: Records per call of a batch handler (batch handlers must give the same result however they are cut).
     BATCH_CHUNK = 2_000
 
@@ -611,7 +615,14 @@ class Application:
         if time.monotonic() - self._last_checkpoint < store.interval_seconds:
             return
         # Long-lived state (models, per-entity state) survives every collection; moving it out of the
-        # collector's sight keeps full collections short, which is what sets tail latency.
+        # collector's sight keeps the automatic full collections short, which is what sets tail latency.
+        # Frozen objects that later become cyclic garbage would stay, so every FULL_COLLECT_EVERY-th
+        # checkpoint unfreezes and collects the whole heap: one pause of a few hundred ms every ~10 min
+        # instead of one at every checkpoint (measured: p99 0.5 s at 2,000 tx/s when done every time).
+        self._checkpoints_started += 1
+        if self._checkpoints_started % self.FULL_COLLECT_EVERY == 0:
+            gc.unfreeze()
+            gc.collect()
         gc.freeze()
         if not store.background:
             self.save_checkpoint()
