@@ -44,6 +44,13 @@ def downsampler_arguments(settings: Settings, instance_id: str, idle_exit: float
     ]
 
 
+def assigned_partitions(log: Path) -> set[int]:
+    """The partitions a process last reported as assigned, from its log line `assigned partitions [..]`."""
+    lines = [line for line in log.read_text().splitlines() if "assigned partitions" in line]
+    listed = lines[-1].split("assigned partitions [")[1].split("]")[0]
+    return {int(number) for number in listed.split(",") if number.strip()}
+
+
 def windows_output(settings: Settings, expected: int) -> list[WindowAggregate]:
     records = read_all(settings, settings.topic_name("sensor_windows"), expected=expected, idle_seconds=3.0)
     return [msgspec.json.decode(r.value, type=WindowAggregate) for r in records]
@@ -102,6 +109,9 @@ def test_rebalance_one_of_two_processes_stopped_mid_stream(topics: Settings, tmp
     second = start_cli(downsampler_arguments(settings, "b", idle_exit=8.0), tmp_path / "b.log", WINDOW_ENV)
     try:
         wait_for_log(tmp_path / "b.log", "assigned partitions", timeout_seconds=60)
+        # Stop b only once it has committed state of its own, so the takeover has something to restore.
+        b_partitions = assigned_partitions(tmp_path / "b.log")
+        wait_for_commits(settings, group, source, 1, timeout_seconds=90, partitions=b_partitions)
         wait_for_commits(settings, group, source, int(total * 0.3), timeout_seconds=90)
         assert stop(second) == 0, (tmp_path / "b.log").read_text()[-3000:]
         assert first.wait(timeout=150) == 0, (tmp_path / "a.log").read_text()[-3000:]

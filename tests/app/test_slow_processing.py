@@ -1,4 +1,4 @@
-"""Slow processing never outlasts max.poll.interval.ms: the member stays in the group and nothing is redone."""
+"""Slow processing never outlasts max.poll.interval.ms: the member stays in its group, nothing is redone."""
 
 from __future__ import annotations
 

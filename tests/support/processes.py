@@ -30,8 +30,10 @@ def start_cli(
     )
 
 
-def committed_total(settings: Settings, group_id: str, topic: str) -> int:
-    """Sum of the group's committed offsets on a topic (0 when nothing is committed yet)."""
+def committed_total(
+    settings: Settings, group_id: str, topic: str, partitions: set[int] | None = None
+) -> int:
+    """Sum of the group's committed offsets on a topic, or on some of its partitions (0 when none yet)."""
     admin: KafkaAdminClient = make_admin(settings, settings.kafka.bootstrap_servers or "")
     try:
         offsets = admin.list_group_offsets(group_id).get(group_id, {})
@@ -39,15 +41,24 @@ def committed_total(settings: Settings, group_id: str, topic: str) -> int:
         return 0
     finally:
         admin.close()
-    return sum(meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset >= 0)
+    return sum(
+        meta.offset
+        for tp, meta in offsets.items()
+        if tp.topic == topic and meta.offset >= 0 and (partitions is None or tp.partition in partitions)
+    )
 
 
 def wait_for_commits(
-    settings: Settings, group_id: str, topic: str, at_least: int, timeout_seconds: float = 60.0
+    settings: Settings,
+    group_id: str,
+    topic: str,
+    at_least: int,
+    timeout_seconds: float = 60.0,
+    partitions: set[int] | None = None,
 ) -> int:
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:
-        total = committed_total(settings, group_id, topic)
+        total = committed_total(settings, group_id, topic, partitions)
         if total >= at_least:
             return total
         time.sleep(0.1)
