@@ -30,9 +30,7 @@ def start_cli(
     )
 
 
-def committed_total(
-    settings: Settings, group_id: str, topic: str, partitions: set[int] | None = None
-) -> int:
+def committed_total(settings: Settings, group_id: str, topic: str, partitions: set[int] | None = None) -> int:
     """Sum of the group's committed offsets on a topic, or on some of its partitions (0 when none yet)."""
     admin: KafkaAdminClient = make_admin(settings, settings.kafka.bootstrap_servers or "")
     try:
