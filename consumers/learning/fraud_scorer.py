@@ -31,7 +31,7 @@ from consumers.learning.prefilter import Prefilter
 from consumers.learning.scorer_base import ScorerBase
 from consumers.learning.thresholds import AlertBudget, build_threshold
 from streaming.config.models import FraudSettings
-from streaming.schemas import Alert, FeatureContribution, Label, Transaction, stable_alert_id
+from streaming.schemas import Alert, FeatureContribution, Transaction, stable_alert_id
 
 __all__ = ["FraudDecision", "FraudScorer"]
 
@@ -77,6 +77,7 @@ class FraudScorer(ScorerBase):
     """
 
     service = SERVICE
+    label_kind = "chargeback"
 
     def __init__(
         self,
@@ -232,35 +233,6 @@ class FraudScorer(ScorerBase):
         return [alert]
 
     # Labels ------------------------------------------------------------------------------------------
-
-    def on_label(self, label: Label) -> None:
-        """A label from the labels topic: chargebacks wait until the input reaches their reported time."""
-        if label.kind != "chargeback":
-            self._count("other_kind")
-            return
-        if label.reported_time <= self.watermark:
-            self._apply(label)
-        else:
-            self.labels.push(label)
-            for due in self.labels.due(self.watermark):
-                self._apply(due)
-
-    def advance(self, event_time: float) -> None:
-        """Move the input's event time: apply labels now due, and learn expired predictions as negatives."""
-        if event_time <= self.watermark:
-            return
-        self.watermark = event_time
-        for label in self.labels.due(event_time):
-            self._apply(label)
-        for resolution in self.join.advance(event_time):
-            self._learn(resolution)
-
-    def _apply(self, label: Label) -> None:
-        resolutions = self.join.label(label)
-        if not resolutions:
-            self._count("unknown_id")
-        for resolution in resolutions:
-            self._learn(resolution)
 
     def _learn(self, resolution: Resolution) -> None:
         prediction = resolution.prediction

@@ -77,6 +77,7 @@ class MaintenanceScorer(ScorerBase):
     """
 
     service = SERVICE
+    label_kind = "machine_failure"
 
     def __init__(
         self,
@@ -251,32 +252,7 @@ class MaintenanceScorer(ScorerBase):
 
     # Labels ------------------------------------------------------------------------------------------
 
-    def on_label(self, label: Label) -> None:
-        if label.kind != "machine_failure":
-            self._count("other_kind")
-            return
-        if label.reported_time <= self.watermark:
-            self._apply(label)
-        else:
-            self.labels.push(label)
-            for due in self.labels.due(self.watermark):
-                self._apply(due)
-
-    def advance(self, event_time: float) -> None:
-        if event_time <= self.watermark:
-            return
-        self.watermark = event_time
-        for label in self.labels.due(event_time):
-            self._apply(label)
-        for resolution in self.join.advance(event_time):
-            self._learn(resolution)
-
-    def _apply(self, label: Label) -> None:
-        resolutions = self.join.label(label)
-        if not resolutions:
-            self._count("unknown_id")
-        for resolution in resolutions:
-            self._learn(resolution)
+    def _after_label(self, label: Label) -> None:
         # The machine was repaired: its trend starts again from the next window.
         self.features.reset(label.entity_id)
 

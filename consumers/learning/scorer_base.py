@@ -1,7 +1,8 @@
-"""What both scorers share: drift alerts, label-outcome counting and metric export.
+"""What both scorers share: the delayed-label release, drift alerts, label-outcome counting, metric export.
 
-A subclass sets `service` and provides `models`, `policy`, `threshold`, `join`, `export`, `drift_alerts`,
-`label_outcomes` and `_clock`.
+A subclass sets `service` and `label_kind`, provides `models`, `policy`, `threshold`, `join`, `labels`,
+`watermark`, `export`, `drift_alerts`, `label_outcomes`, `_clock` and `_learn`, and may override
+`_after_label`.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from typing import Any
 
 from consumers.alerting.suppression import AlertPolicy
 from consumers.learning.champion import ChampionChallenger, ModelSlot
+from consumers.learning.labels import LabelBuffer, Resolution
 from consumers.learning.metrics import ALERTS_EMITTED, MODEL_LABELS, MODEL_PENDING, MODEL_THRESHOLD
-from streaming.schemas import Alert, stable_alert_id
+from streaming.schemas import Alert, Label, stable_alert_id
 
 
 class ScorerBase:
@@ -25,6 +27,8 @@ class ScorerBase:
     """
 
     service: str = ""
+    #: The label kind this scorer learns from; the other kind is counted and ignored.
+    label_kind: str = ""
     models: ChampionChallenger
     policy: AlertPolicy
     threshold: Any
@@ -32,7 +36,49 @@ class ScorerBase:
     export: bool
     drift_alerts: list[Alert]
     label_outcomes: dict[str, int]
+    labels: LabelBuffer
+    watermark: float
     _clock: Callable[[], float]
+
+    def _learn(self, resolution: Resolution) -> None:
+        raise NotImplementedError
+
+    # Labels ------------------------------------------------------------------------------------------
+
+    def on_label(self, label: Label) -> None:
+        """A label from the labels topic; it waits until the input's event time reaches its reported time."""
+        if label.kind != self.label_kind:
+            self._count("other_kind")
+            return
+        if label.reported_time <= self.watermark:
+            self._apply(label)
+        else:
+            self.labels.push(label)
+            for due in self.labels.due(self.watermark):
+                self._apply(due)
+
+    def advance(self, event_time: float) -> None:
+        """Move the input's event time: apply labels now due, and learn expired predictions as negatives."""
+        if event_time <= self.watermark:
+            return
+        self.watermark = event_time
+        for label in self.labels.due(event_time):
+            self._apply(label)
+        for resolution in self.join.advance(event_time):
+            self._learn(resolution)
+
+    def _apply(self, label: Label) -> None:
+        resolutions = self.join.label(label)
+        if not resolutions:
+            self._count("unknown_id")
+        for resolution in resolutions:
+            self._learn(resolution)
+        self._after_label(label)
+
+    def _after_label(self, label: Label) -> None:
+        """What a subclass does once a label has been joined (nothing by default)."""
+
+    # Drift and metrics -------------------------------------------------------------------------------
 
     def _drift(self, slot: ModelSlot, event_time: float) -> None:
         entity = f"{self.service}-{slot.role}"
