@@ -15,7 +15,7 @@ from streaming.cli.common import add_common_options, bootstrap_for, settings_fro
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    alerts = subparsers.add_parser("alerts", help="Watch, receive and test alerts.")
+    alerts = subparsers.add_parser("alerts", help="watch, receive and test alerts")
     commands = alerts.add_subparsers(dest="alerts_command", metavar="ACTION", required=True)
 
     tail = commands.add_parser("tail", help="Watch the alerts topic live.")
