@@ -45,13 +45,13 @@ test: broker-jars observability-tools
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
-	$(VENV)/bin/ruff check streaming producers consumers tests benchmarks
-	$(VENV)/bin/ruff format --check streaming producers consumers tests benchmarks
+	$(VENV)/bin/ruff check streaming producers consumers contracts tests benchmarks
+	$(VENV)/bin/ruff format --check streaming producers consumers contracts tests benchmarks
 	$(VENV)/bin/mypy
 
 format: install
-	$(VENV)/bin/ruff format streaming producers consumers tests benchmarks
-	$(VENV)/bin/ruff check --fix streaming producers consumers tests benchmarks
+	$(VENV)/bin/ruff format streaming producers consumers contracts tests benchmarks
+	$(VENV)/bin/ruff check --fix streaming producers consumers contracts tests benchmarks
 
 bench: broker-jars
 	$(STREAMING) bench --out benchmarks/results/latest.json

@@ -17,8 +17,9 @@ from consumers.alerting.dispatcher import AlertDispatcher
 from consumers.alerting.receiver import AlertReceiver
 from consumers.alerting.retry import RetryPolicy
 from consumers.alerting.signing import WebhookSigner, WebhookVerifier
+from contracts import Alert, stable_alert_id
 from streaming.config import SubscriberSettings
-from streaming.schemas import Alert, Codec, stable_alert_id
+from streaming.schemas import Codec
 
 
 def make_alert(index: int) -> Alert:

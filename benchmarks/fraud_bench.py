@@ -29,9 +29,10 @@ import msgspec
 import numpy as np
 
 from consumers.learning.synthetic import FraudStream
+from contracts import Label, Score
 from streaming.config import Settings
 from streaming.kafka import ensure_topics, make_admin, make_consumer, make_producer
-from streaming.schemas import Label, Score, encode
+from streaming.schemas import encode
 
 ROOT = Path(__file__).resolve().parent.parent
 STREAMING = str(ROOT / ".venv" / "bin" / "streaming")

@@ -21,9 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from contracts import SENSOR_FIELDS, SensorReadingBatch
 from streaming.config import Settings
 from streaming.kafka import ensure_topics, make_admin, make_consumer, make_producer, resolve_bootstrap
-from streaming.schemas import SENSOR_FIELDS, SensorReadingBatch, encode
+from streaming.schemas import encode
 
 T0 = 1_767_225_600.0
 

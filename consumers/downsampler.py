@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import argparse
 
+from contracts import SensorReadingBatch
 from streaming.app import Application, RunSummary
 from streaming.cli.common import add_common_options, bootstrap_for, settings_from_args
 from streaming.config import Settings
 from streaming.metrics import start_metrics_server
-from streaming.schemas import Codec, SensorReadingBatch
+from streaming.schemas import Codec
 from streaming.windows import Columns, HoppingWindows, WindowedAggregation
 
 SERVICE = "downsampler"

@@ -21,8 +21,9 @@ import math
 
 import numpy as np
 
+from contracts import SENSOR_FIELDS, Label, SensorReadingBatch
 from producers.records import OutgoingRecord
-from streaming.schemas import SENSOR_FIELDS, Label, SensorReadingBatch, encode
+from streaming.schemas import encode
 
 MACHINE_TYPES: tuple[str, ...] = ("L", "M", "H")
 TYPE_SHARES: tuple[float, ...] = (0.5, 0.3, 0.2)

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from contracts import Label, Transaction
 from producers.records import OutgoingRecord
-from streaming.schemas import Label, Transaction, encode
+from streaming.schemas import encode
 
 #: (name, latitude, longitude, country). The first group is home to cards; the rest only see fraud.
 HOME_CITIES: tuple[tuple[str, float, float, str], ...] = (

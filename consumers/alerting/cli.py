@@ -119,7 +119,7 @@ def run_receive(args: argparse.Namespace) -> int:
 def run_test(args: argparse.Namespace) -> int:
     from consumers.alerting.retry import RetryPolicy
     from consumers.alerting.sinks import make_sink
-    from streaming.schemas import Alert, stable_alert_id
+    from contracts import Alert, stable_alert_id
 
     settings = settings_from_args(args)
     logging.getLogger("httpx").setLevel(logging.WARNING)

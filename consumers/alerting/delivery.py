@@ -23,7 +23,7 @@ from consumers.alerting.filters import SubscriberFilter
 from consumers.alerting.retry import RetryPolicy
 from consumers.alerting.sinks import SendResult, Sink
 from consumers.alerting.tracker import Ticket
-from streaming.schemas import Alert
+from contracts import Alert
 
 log = logging.getLogger(__name__)
 

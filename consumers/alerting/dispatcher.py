@@ -12,8 +12,8 @@ from consumers.alerting.filters import SubscriberFilter
 from consumers.alerting.retry import RetryPolicy
 from consumers.alerting.sinks import Sink, make_sink
 from consumers.alerting.tracker import CommitTracker, Ticket, TopicPartition
+from contracts import Alert
 from streaming.config import SubscriberSettings
-from streaming.schemas import Alert
 
 log = logging.getLogger(__name__)
 

@@ -18,11 +18,12 @@ from consumers.alerting.dispatcher import AlertDispatcher
 from consumers.alerting.retry import RetryPolicy
 from consumers.alerting.sinks import Sink
 from consumers.alerting.tracker import Ticket
+from contracts import Alert
 from streaming.app import Application, Context, Record
 from streaming.config import Settings, SubscriberSettings
 from streaming.kafka import make_producer
 from streaming.metrics import start_metrics_server
-from streaming.schemas import Alert, Codec, DeadLetter, encode
+from streaming.schemas import Codec, DeadLetter, encode
 
 log = logging.getLogger(__name__)
 

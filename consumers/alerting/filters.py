@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from contracts import SEVERITY_RANK, Alert
 from streaming.config import SubscriberSettings
-from streaming.schemas import SEVERITY_RANK, Alert
 
 
 class SubscriberFilter:
     """Accepts an alert when its kind, severity and entity all match.
 
-    >>> from streaming.schemas import Alert
+    >>> from contracts import Alert
     >>> only_critical_fraud = SubscriberFilter(kinds=["fraud"], min_severity="critical")
     >>> alert = Alert(alert_id="a", kind="fraud", entity_id="c-1", severity="warning", event_time=1.7e9,
     ...     created_at=1.7e9)

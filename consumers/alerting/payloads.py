@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from streaming.schemas import Alert
+from contracts import Alert
 
 _SEVERITY_EMOJI = {"info": ":information_source:", "warning": ":warning:", "critical": ":rotating_light:"}
 

@@ -26,7 +26,8 @@ import orjson
 from consumers.alerting import metrics
 from consumers.alerting.payloads import summary_line
 from consumers.alerting.signing import SignatureError, WebhookVerifier
-from streaming.schemas import Alert, Codec, EventDecodeError
+from contracts import Alert
+from streaming.schemas import Codec, EventDecodeError
 
 MAX_BODY_BYTES = 1_048_576
 

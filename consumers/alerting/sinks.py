@@ -19,8 +19,9 @@ import orjson
 
 from consumers.alerting.payloads import slack_payload, summary_line
 from consumers.alerting.signing import WebhookSigner
+from contracts import Alert
 from streaming.config import SubscriberSettings
-from streaming.schemas import Alert, encode
+from streaming.schemas import encode
 
 Outcome = Literal["delivered", "retry", "reject"]
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from streaming.schemas import SEVERITY_RANK, Alert, stable_alert_id
+from contracts import SEVERITY_RANK, Alert, stable_alert_id
 
 #: (kind, entity id): cooldown and incidents are tracked per kind, so a card's fraud alert and a drift
 #: alert about the same id never hold each other back.
@@ -62,7 +62,7 @@ class AlertPolicy:
 
     Examples
     --------
-    >>> from streaming.schemas import Alert, stable_alert_id
+    >>> from contracts import Alert, stable_alert_id
     >>> def candidate(window, severity, event_time):
     ...     return Alert(alert_id=stable_alert_id("maintenance", "m-1", window), kind="maintenance",
     ...         entity_id="m-1", severity=severity, score=0.9, threshold=0.5, model_version=1,

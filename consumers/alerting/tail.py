@@ -8,9 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 from consumers.alerting.payloads import summary_line
+from contracts import Alert
 from streaming.config import Settings
 from streaming.kafka import TopicPartition, make_consumer
-from streaming.schemas import Alert, Codec, EventDecodeError
+from streaming.schemas import Codec, EventDecodeError
 
 _STYLE = {"info": "cyan", "warning": "yellow", "critical": "bold red"}
 

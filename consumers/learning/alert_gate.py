@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from consumers.alerting.suppression import AlertPolicy
 from consumers.learning.thresholds import AlertBudget
-from streaming.schemas import Alert
+from contracts import Alert
 
 __all__ = ["AlertGate"]
 
@@ -16,7 +16,7 @@ __all__ = ["AlertGate"]
 class AlertGate:
     """`policy.evaluate`, then `budget`: the alert to emit, or None.
 
-    >>> from streaming.schemas import stable_alert_id
+    >>> from contracts import stable_alert_id
     >>> gate = AlertGate(AlertPolicy(cooldown_seconds=600), AlertBudget(alerts_per_hour=1))
     >>> def candidate(card, time):
     ...     return Alert(alert_id=stable_alert_id("fraud", card, str(time)), kind="fraud", entity_id=card,

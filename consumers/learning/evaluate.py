@@ -26,9 +26,10 @@ from consumers.learning.features.fraud import FraudFeatures
 from consumers.learning.features.maintenance import STATISTICS, MaintenanceFeatures
 from consumers.learning.prefilter import Prefilter
 from consumers.learning.thresholds import build_threshold
+from contracts import Transaction
 from streaming.config import Settings
 from streaming.config.models import ModelSettings, ThresholdSettings
-from streaming.schemas import Transaction, WindowAggregate
+from streaming.schemas import WindowAggregate
 
 __all__ = [
     "BASELINES",

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from river import compose, linear_model, preprocessing
 
-from streaming.schemas import FeatureContribution
+from contracts import FeatureContribution
 
 __all__ = ["Explainer", "linear_parts"]
 

@@ -30,8 +30,8 @@ from consumers.learning.metrics import (
 from consumers.learning.prefilter import Prefilter
 from consumers.learning.scorer_base import ScorerBase
 from consumers.learning.thresholds import AlertBudget, build_threshold
+from contracts import Alert, FeatureContribution, Transaction, stable_alert_id
 from streaming.config.models import FraudSettings
-from streaming.schemas import Alert, FeatureContribution, Transaction, stable_alert_id
 
 __all__ = ["FraudDecision", "FraudScorer"]
 
@@ -66,7 +66,7 @@ class FraudDecision:
 class FraudScorer(ScorerBase):
     """Everything the fraud service knows; `snapshot()`/`restore()` make it one checkpoint.
 
-    >>> from streaming.schemas import Transaction
+    >>> from contracts import Transaction
     >>> scorer = FraudScorer(FraudSettings(challenger=None), export=False)
     >>> tx = Transaction(transaction_id="t-1", card_id="c-1", customer_id="u-1", merchant_id="m-1",
     ...     merchant_category="grocery", amount=42.0, event_time=1.7e9, latitude=48.85, longitude=2.35,

@@ -18,10 +18,10 @@ from consumers.learning.service import (
     build_scoring_application,
     run_service,
 )
+from contracts import Transaction
 from streaming.app import Application
 from streaming.cli.common import settings_from_args
 from streaming.config import Settings
-from streaming.schemas import Transaction
 
 SERVICE = "fraud"
 

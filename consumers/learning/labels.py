@@ -19,7 +19,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Literal
 
-from streaming.schemas import Label
+from contracts import Label
 
 __all__ = ["ChargebackJoin", "FailureJoin", "LabelBuffer", "Prediction", "Resolution"]
 
@@ -107,7 +107,7 @@ class _Pending:
 class ChargebackJoin:
     """Chargebacks to transactions by id; unlabelled transactions become negatives after the horizon.
 
-    >>> from streaming.schemas import Label
+    >>> from contracts import Label
     >>> join = ChargebackJoin(horizon_seconds=100.0, limit=10)
     >>> _ = join.add(Prediction("t-1", "c-1", 1_000.0, {"amount": 5.0}))
     >>> _ = join.add(Prediction("t-2", "c-1", 1_050.0, {"amount": 9.0}))
@@ -149,7 +149,7 @@ class ChargebackJoin:
 class FailureJoin:
     """Failures to the machine's windows in [t - H, t]; windows older than H + grace become negatives.
 
-    >>> from streaming.schemas import Label
+    >>> from contracts import Label
     >>> join = FailureJoin(horizon_seconds=100.0, grace_seconds=10.0, limit=100)
     >>> for end in (1_000.0, 1_050.0, 1_150.0):
     ...     _ = join.add(Prediction(f"m-1@{end}", "m-1", end, {}))
@@ -231,7 +231,7 @@ class FailureJoin:
 class LabelBuffer:
     """Labels held until the input's event time reaches their reported time, released in that order.
 
-    >>> from streaming.schemas import Label
+    >>> from contracts import Label
     >>> buffer = LabelBuffer(limit=10)
     >>> buffer.push(Label(kind="chargeback", entity_id="c", event_time=1.7e9, reported_time=1.7e9 + 60,
     ...                   transaction_id="t-1"))

@@ -29,8 +29,9 @@ from consumers.learning.metrics import (
 )
 from consumers.learning.scorer_base import ScorerBase
 from consumers.learning.thresholds import AlertBudget, build_threshold
+from contracts import Alert, FeatureContribution, Label, stable_alert_id
 from streaming.config.models import MaintenanceSettings
-from streaming.schemas import Alert, FeatureContribution, Label, WindowAggregate, stable_alert_id
+from streaming.schemas import WindowAggregate
 
 __all__ = ["MaintenanceDecision", "MaintenanceScorer"]
 

@@ -14,7 +14,7 @@ from consumers.alerting.suppression import AlertPolicy
 from consumers.learning.champion import ChampionChallenger, ModelSlot
 from consumers.learning.labels import LabelBuffer, Resolution
 from consumers.learning.metrics import ALERTS_EMITTED, MODEL_LABELS, MODEL_PENDING, MODEL_THRESHOLD
-from streaming.schemas import Alert, Label, stable_alert_id
+from contracts import Alert, Label, stable_alert_id
 
 
 class ScorerBase:

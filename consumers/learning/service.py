@@ -15,11 +15,12 @@ import msgspec
 from consumers.learning.fraud_scorer import FraudDecision
 from consumers.learning.maintenance_scorer import MaintenanceDecision
 from consumers.learning.metrics import MODEL_SCORE_SECONDS
+from contracts import Alert, Label, Score
 from streaming.app import Application, Context, Record, RunSummary
 from streaming.cli.common import add_common_options, bootstrap_for
 from streaming.config import Settings
 from streaming.metrics import start_metrics_server
-from streaming.schemas import Alert, Codec, Label, Score
+from streaming.schemas import Codec
 from streaming.state import CheckpointStore
 
 __all__ = ["ScoringService", "add_service_arguments", "run_service", "score_record"]

@@ -11,7 +11,8 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from streaming.schemas import Label, Transaction, WindowAggregate
+from contracts import Label, Transaction
+from streaming.schemas import WindowAggregate
 
 __all__ = ["FraudStream", "MaintenanceStream"]
 

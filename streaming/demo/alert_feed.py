@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from kafka import TopicPartition
 from kafka.errors import KafkaError
 
+from contracts import Alert
 from streaming.config import Settings
 from streaming.kafka import make_consumer
-from streaming.schemas import Alert, Codec, EventDecodeError
+from streaming.schemas import Codec, EventDecodeError
 
 log = logging.getLogger(__name__)
 

@@ -16,15 +16,8 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from streaming.schemas import (
-    Codec,
-    EventDecodeError,
-    Label,
-    SensorReading,
-    SensorReadingBatch,
-    Transaction,
-    encode,
-)
+from contracts import Label, SensorReading, SensorReadingBatch, Transaction
+from streaming.schemas import Codec, EventDecodeError, encode
 
 Schema = Literal["sensor", "transaction", "label", "raw"]
 SCHEMAS: tuple[str, ...] = ("sensor", "transaction", "label", "raw")

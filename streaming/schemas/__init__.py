@@ -1,37 +1,20 @@
-"""Typed, versioned event schemas and their validated JSON codec."""
+"""The core's schemas: the `Event` base every contract extends, the validated codec, dead letters, and the
+window aggregates the core's windows emit. Domain events live in the `contracts` package."""
 
-from streaming.schemas.alert import SEVERITY_RANK, Alert, AlertKind, Severity, stable_alert_id
-from streaming.schemas.base import Event
+from streaming.schemas.base import EntityId, Event, EventTime, Probability
 from streaming.schemas.codec import Codec, EventDecodeError, encode
 from streaming.schemas.dead_letter import DeadLetter, DeadLetterReason
-from streaming.schemas.label import FailureMode, Label, LabelKind
-from streaming.schemas.score import FeatureContribution, Score, ScoreKind
-from streaming.schemas.sensor import SENSOR_FIELDS, MachineType, SensorReading, SensorReadingBatch
-from streaming.schemas.transaction import Transaction
 from streaming.schemas.window import WindowAggregate
 
 __all__ = [
-    "SENSOR_FIELDS",
-    "SEVERITY_RANK",
-    "Alert",
-    "AlertKind",
     "Codec",
     "DeadLetter",
     "DeadLetterReason",
+    "EntityId",
     "Event",
     "EventDecodeError",
-    "FailureMode",
-    "FeatureContribution",
-    "Label",
-    "LabelKind",
-    "MachineType",
-    "Score",
-    "ScoreKind",
-    "SensorReading",
-    "SensorReadingBatch",
-    "Severity",
-    "Transaction",
+    "EventTime",
+    "Probability",
     "WindowAggregate",
     "encode",
-    "stable_alert_id",
 ]

@@ -47,7 +47,7 @@ def _has_non_finite(value: Any) -> bool:
 class Codec(Generic[EventT]):
     """Decodes bytes into one event type, validating types, ranges, versions and size.
 
-    >>> from streaming.schemas.label import Label
+    >>> from contracts.label import Label
     >>> codec = Codec(Label)
     >>> label = Label(kind="chargeback", entity_id="c-1", event_time=1.7e9, reported_time=1.7e9,
     ...               transaction_id="t-1")

@@ -6,10 +6,11 @@ import time
 
 import pytest
 
+from contracts import Label
 from streaming.app import Application, Context, Record
 from streaming.config import Settings
 from streaming.metrics import REBALANCES
-from streaming.schemas import Codec, Label, encode
+from streaming.schemas import Codec, encode
 from tests.support.kafka import produce, read_all
 
 pytestmark = pytest.mark.kafka
@@ -59,7 +60,7 @@ def test_slow_handler_keeps_membership_and_processes_each_record_once(
 
 
 def _echo(label: Label):  # type: ignore[no-untyped-def]
-    from streaming.schemas import Alert, stable_alert_id
+    from contracts import Alert, stable_alert_id
 
     return Alert(
         alert_id=stable_alert_id("fraud", label.entity_id, label.transaction_id or ""),

@@ -6,10 +6,10 @@ import io
 
 from rich.console import Console
 
+from contracts import Alert
 from streaming.demo.alert_feed import SeenAlert
 from streaming.demo.samples import ServiceSeries, parse_exposition
 from streaming.demo.view import LiveView
-from streaming.schemas import Alert
 
 FRAUD = """# TYPE streaming_events_in counter
 streaming_events_in_total{{service="fraud",topic="t"}} {count}

@@ -8,8 +8,9 @@ import msgspec
 import pytest
 
 from consumers.downsampler import build
+from contracts import SENSOR_FIELDS, SensorReadingBatch
 from streaming.config import Settings
-from streaming.schemas import SENSOR_FIELDS, DeadLetter, SensorReadingBatch, WindowAggregate, encode
+from streaming.schemas import DeadLetter, WindowAggregate, encode
 from tests.support.kafka import produce, read_all
 
 pytestmark = pytest.mark.kafka

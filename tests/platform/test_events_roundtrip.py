@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from streaming.config import Settings
-from streaming.kafka import TOPIC_CATALOG, ensure_topics, make_admin, topic_specs
-from streaming.schemas import (
+from contracts import (
     Alert,
-    Codec,
-    DeadLetter,
     FeatureContribution,
     Label,
     Score,
     SensorReadingBatch,
     Transaction,
-    WindowAggregate,
-    encode,
     stable_alert_id,
 )
+from streaming.config import Settings
+from streaming.kafka import TOPIC_CATALOG, ensure_topics, make_admin, topic_specs
+from streaming.schemas import Codec, DeadLetter, WindowAggregate, encode
 from tests.support.kafka import produce, read_all
 
 pytestmark = pytest.mark.kafka

@@ -15,10 +15,11 @@ import orjson
 import pytest
 from prometheus_client import REGISTRY
 
+from contracts import SensorReadingBatch
 from producers.sensors import SensorProducer
 from producers.transactions import TransactionProducer
 from streaming.config import Settings
-from streaming.schemas import Codec, EventDecodeError, SensorReadingBatch
+from streaming.schemas import Codec, EventDecodeError
 from tests.support.kafka import read_all
 from tests.support.processes import start_cli, wait_for_log
 

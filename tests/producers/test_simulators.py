@@ -10,13 +10,14 @@ import numpy as np
 import orjson
 import pytest
 
+from contracts import SensorReadingBatch, Transaction
 from producers.faults import FaultInjector
 from producers.fleet import FAILURE_MODES, MachineFleet
 from producers.malformed import VARIANTS, MalformedRecords
 from producers.pacing import ClockPacer, TokenBucket
 from producers.payments import FRAUD_PATTERNS, PaymentWorld
 from streaming.config import ProducerSettings
-from streaming.schemas import Codec, EventDecodeError, SensorReadingBatch, Transaction
+from streaming.schemas import Codec, EventDecodeError
 
 START = 1_700_000_000.0
 

@@ -9,10 +9,11 @@ import orjson
 import pandas as pd
 import pytest
 
+from contracts import Transaction
 from producers.payments import PaymentWorld
 from streaming.config import Settings
 from streaming.replay.player import FileReplayer
-from streaming.schemas import Codec, DeadLetter, Transaction
+from streaming.schemas import Codec, DeadLetter
 from tests.support.kafka import read_all
 
 pytestmark = pytest.mark.kafka

@@ -9,7 +9,8 @@ import msgspec
 import numpy as np
 import pandas as pd
 
-from streaming.schemas import SENSOR_FIELDS, SensorReadingBatch, encode
+from contracts import SENSOR_FIELDS, SensorReadingBatch
+from streaming.schemas import encode
 
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 

@@ -6,8 +6,9 @@ import msgspec
 import pytest
 
 from consumers.downsampler import build
+from contracts import SENSOR_FIELDS
 from streaming.config import Settings
-from streaming.schemas import SENSOR_FIELDS, WindowAggregate
+from streaming.schemas import WindowAggregate
 from tests.support.kafka import produce, read_all
 from tests.support.sensors import reference_windows, sensor_records
 

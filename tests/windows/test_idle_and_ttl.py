@@ -9,9 +9,10 @@ import msgspec
 import pytest
 
 from consumers.downsampler import build
+from contracts import SENSOR_FIELDS, SensorReadingBatch
 from streaming.config import Settings
 from streaming.kafka.topics import changelog_topic
-from streaming.schemas import SENSOR_FIELDS, SensorReadingBatch, WindowAggregate, encode
+from streaming.schemas import WindowAggregate, encode
 from tests.support.kafka import produce, read_all
 
 pytestmark = pytest.mark.kafka

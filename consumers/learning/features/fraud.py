@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict, deque
 
-from streaming.schemas import Transaction
+from contracts import Transaction
 
 __all__ = ["FEATURE_NAMES", "CardState", "FraudFeatures", "haversine_km"]
 
@@ -88,7 +88,7 @@ class FraudFeatures:
 
     `transform(tx)` returns the features of `tx` against the card's history, then adds `tx` to it.
 
-    >>> from streaming.schemas import Transaction
+    >>> from contracts import Transaction
     >>> def tx(i, amount, t, merchant="m-1", lat=48.85, device="d-1"):
     ...     return Transaction(transaction_id=f"t-{i}", card_id="c-1", customer_id="u-1",
     ...         merchant_id=merchant, merchant_category="grocery", amount=amount, event_time=1.7e9 + t,

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from streaming.schemas import Alert, stable_alert_id
+from contracts import Alert, stable_alert_id
 
 MakeAlert = Callable[..., Alert]
 

@@ -13,9 +13,10 @@ from prometheus_client import REGISTRY
 
 from consumers.alerting.receiver import AlertReceiver
 from consumers.alerting.tail import tail_alerts
+from contracts import Alert
 from streaming.cli.main import main
 from streaming.config import Settings
-from streaming.schemas import Alert, Codec, encode
+from streaming.schemas import Codec, encode
 from tests.consumers.alerting.conftest import MakeAlert
 from tests.support.kafka import produce
 

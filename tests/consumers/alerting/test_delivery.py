@@ -14,8 +14,8 @@ from consumers.alerting.dispatcher import AlertDispatcher
 from consumers.alerting.receiver import AlertReceiver
 from consumers.alerting.retry import RetryPolicy
 from consumers.alerting.tracker import Ticket
+from contracts import Alert
 from streaming.config import SubscriberSettings
-from streaming.schemas import Alert
 from tests.consumers.alerting.conftest import MakeAlert
 from tests.consumers.alerting.servers import Answer, ScriptedServer
 

@@ -16,9 +16,10 @@ import pytest
 
 from consumers.alerting.dispatcher_service import DispatcherService
 from consumers.alerting.receiver import AlertReceiver
+from contracts import Alert
 from streaming.config import Settings, SubscriberSettings
 from streaming.kafka import make_admin
-from streaming.schemas import Alert, Codec, DeadLetter, encode
+from streaming.schemas import Codec, DeadLetter, encode
 from tests.consumers.alerting.conftest import MakeAlert
 from tests.consumers.alerting.servers import Answer, ScriptedServer
 from tests.support.kafka import produce, read_all

@@ -14,7 +14,8 @@ import pytest
 
 from consumers.alerting.receiver import AlertReceiver
 from consumers.alerting.signing import WebhookSigner
-from streaming.schemas import Alert, Codec
+from contracts import Alert
+from streaming.schemas import Codec
 from tests.consumers.alerting.conftest import MakeAlert
 from tests.support.processes import start_cli, wait_for_log
 

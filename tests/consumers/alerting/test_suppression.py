@@ -8,7 +8,7 @@ import msgspec
 import pytest
 
 from consumers.alerting.suppression import AlertPolicy
-from streaming.schemas import Alert, stable_alert_id
+from contracts import Alert, stable_alert_id
 
 T0 = 1.7e9
 

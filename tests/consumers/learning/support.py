@@ -9,10 +9,11 @@ from typing import Any
 
 from kafka.consumer.fetcher import ConsumerRecord
 
+from contracts import Label, Score
 from streaming.app import Application
 from streaming.config import Settings
 from streaming.kafka import make_producer
-from streaming.schemas import Codec, Label, Score, encode
+from streaming.schemas import Codec, encode
 from tests.support.kafka import read_all
 
 

@@ -12,8 +12,9 @@ from consumers.learning.maintenance_scorer import MaintenanceScorer
 from consumers.learning.models import correct_prior
 from consumers.learning.synthetic import FraudStream
 from consumers.learning.thresholds import AlertBudget
+from contracts import Alert, Transaction
 from streaming.config.models import FraudSettings, MaintenanceSettings, ModelSettings, ThresholdSettings
-from streaming.schemas import Alert, Transaction, WindowAggregate
+from streaming.schemas import WindowAggregate
 
 HOUR = 3_600.0
 

@@ -10,8 +10,8 @@ from consumers.learning.features.fraud import FraudFeatures
 from consumers.learning.models import build_model, describe, predict_positive, strategy_settings
 from consumers.learning.monitoring import OnlineMonitor
 from consumers.learning.thresholds import BudgetThreshold, PrecisionThreshold, build_threshold
+from contracts import Transaction
 from streaming.config.models import ModelSettings, ThresholdSettings
-from streaming.schemas import Transaction
 
 
 @pytest.mark.parametrize("model", ["logistic", "hoeffding", "arf"])

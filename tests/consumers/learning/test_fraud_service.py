@@ -11,9 +11,10 @@ import pytest
 from consumers.learning import fraud_service
 from consumers.learning.evaluate import roc_auc
 from consumers.learning.synthetic import FraudStream
+from contracts import Alert, Label
 from streaming.config import Settings
 from streaming.kafka import ensure_topics, make_admin
-from streaming.schemas import Alert, Codec, DeadLetter, Label
+from streaming.schemas import Codec, DeadLetter
 from tests.consumers.learning.support import (
     produce_progressively,
     read_scores,

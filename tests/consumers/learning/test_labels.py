@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from consumers.learning.labels import ChargebackJoin, FailureJoin, LabelBuffer, Prediction
-from streaming.schemas import Label
+from contracts import Label
 
 T0 = 1.8e9
 

@@ -8,8 +8,9 @@ import pytest
 from consumers.learning import maintenance_service
 from consumers.learning.evaluate import roc_auc
 from consumers.learning.synthetic import MaintenanceStream
+from contracts import Alert, Label
 from streaming.config import Settings
-from streaming.schemas import Alert, Label, WindowAggregate
+from streaming.schemas import WindowAggregate
 from tests.consumers.learning.support import (
     produce_progressively,
     read_scores,

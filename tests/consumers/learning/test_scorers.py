@@ -7,8 +7,9 @@ import pickle
 from consumers.learning.fraud_scorer import FraudScorer
 from consumers.learning.maintenance_scorer import MaintenanceScorer
 from consumers.learning.synthetic import FraudStream, MaintenanceStream
+from contracts import Transaction
 from streaming.config.models import FraudSettings, MaintenanceSettings, ModelSettings
-from streaming.schemas import Transaction, WindowAggregate
+from streaming.schemas import WindowAggregate
 
 
 def feed(scorer: FraudScorer, events: list) -> list[tuple]:
