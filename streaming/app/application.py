@@ -28,11 +28,12 @@ from streaming.app.context import Context
 from streaming.app.record import Record
 from streaming.config import Settings
 from streaming.kafka import ensure_topics, make_admin, make_consumer, make_producer, resolve_bootstrap
-from streaming.kafka.topics import TopicSpec, changelog_topic
+from streaming.kafka.topics import changelog_topic
 from streaming.metrics import COMMIT_SECONDS, CONSUMER_LAG, EVENTS_IN, PROCESSING_SECONDS, REBALANCES
 from streaming.schemas import Codec, EventDecodeError
 from streaming.schemas.base import Event
 from streaming.state import ChangelogStore, CheckpointStore
+from streaming.topics import TopicSpec
 
 log = logging.getLogger(__name__)
 
