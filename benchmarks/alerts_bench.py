@@ -16,9 +16,9 @@ import time
 from consumers.alerting.dispatcher import AlertDispatcher
 from consumers.alerting.receiver import AlertReceiver
 from consumers.alerting.retry import RetryPolicy
+from consumers.alerting.settings import SubscriberSettings
 from consumers.alerting.signing import WebhookSigner, WebhookVerifier
 from contracts import Alert, stable_alert_id
-from streaming.config import SubscriberSettings
 from streaming.schemas import Codec
 
 

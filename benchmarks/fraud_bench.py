@@ -31,7 +31,7 @@ import numpy as np
 from consumers.learning.synthetic import FraudStream
 from contracts import Label, Score
 from streaming.config import Settings
-from streaming.kafka import ensure_topics, make_admin, make_consumer, make_producer
+from streaming.kafka import TopicPartition, ensure_topics, make_admin, make_consumer, make_producer
 from streaming.schemas import encode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,8 +82,6 @@ def start_service(settings: Settings, state: Path, *extra: str) -> subprocess.Po
 
 
 def read_scores(settings: Settings, expected: int, timeout: float = 60.0) -> list[Score]:
-    from kafka import TopicPartition
-
     consumer = make_consumer(settings, settings.kafka.bootstrap_servers or "", group_id=None)
     topic = settings.topic_name("scores")
     decoder = msgspec.json.Decoder(Score)

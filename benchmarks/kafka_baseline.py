@@ -18,10 +18,17 @@ import uuid
 from typing import Any
 
 import orjson
-from kafka import TopicPartition
 
 from streaming.config import Settings
-from streaming.kafka import make_admin, make_consumer, make_producer, resolve_bootstrap
+from streaming.kafka import (
+    TopicPartition,
+    ensure_topics,
+    make_admin,
+    make_consumer,
+    make_producer,
+    resolve_bootstrap,
+)
+from streaming.topics import TopicSpec
 
 
 def _value(size: int, index: int) -> bytes:
@@ -97,9 +104,8 @@ def run(records: int, value_bytes: int, partitions: int, bootstrap: str | None) 
     server = resolve_bootstrap(settings)
     topic = f"{settings.topics.prefix}baseline"
     admin = make_admin(settings, server)
-    from kafka.admin import NewTopic
-
-    admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
+    spec = TopicSpec(topic, "id", "the raw-client baseline", partitions=partitions)
+    ensure_topics(admin, settings, extra={topic: spec}, only=[])
     try:
         time.sleep(1.0)  # let partition leadership settle before timing
         produced = produce(settings, server, topic, records, value_bytes)

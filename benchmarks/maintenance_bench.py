@@ -12,9 +12,9 @@ import time
 
 import numpy as np
 
-from consumers.learning.maintenance_scorer import MaintenanceScorer
 from consumers.learning.synthetic import MaintenanceStream
-from streaming.config.models import MaintenanceSettings
+from consumers.maintenance.scorer import MaintenanceScorer
+from consumers.maintenance.settings import MaintenanceSettings
 from streaming.schemas import WindowAggregate
 
 

@@ -90,7 +90,7 @@ def raw_consume(settings: Settings, bootstrap: str, records: int, queue: Any) ->
 
 
 def downsample(settings: Settings, bootstrap: str, records: int, guarantee: str, queue: Any) -> None:
-    from consumers.downsampler import build
+    from consumers.downsampler.service import build
 
     processing = settings.processing.model_copy(
         update={"processing_guarantee": guarantee, "max_poll_records": 5000}
@@ -132,7 +132,7 @@ def downsample(settings: Settings, bootstrap: str, records: int, guarantee: str,
 
 def state_memory(keys: int, ttl_seconds: float, queue: Any) -> None:
     """Memory held by window state with `keys` live keys, and after they go silent past the TTL."""
-    from consumers.downsampler import sensor_columns
+    from consumers.downsampler.service import sensor_columns
     from streaming.app.context import Context
     from streaming.app.record import Record
     from streaming.windows import HoppingWindows, WindowedAggregation

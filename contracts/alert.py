@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Literal
+from typing import Annotated, Literal
+
+import msgspec
 
 from streaming.schemas.base import EntityId, Event, EventTime
+from streaming.state.stable import stable
 
-AlertKind = Literal["maintenance", "fraud", "drift", "operational"]
+#: Each service declares the kinds it emits (`Service.alert_kinds`); the contract only bounds the shape.
+AlertKind = Annotated[str, msgspec.Meta(pattern="^[a-z][a-z0-9_-]{0,31}$")]
 Severity = Literal["info", "warning", "critical"]
 AlertStatus = Literal["firing", "resolved"]
 
@@ -24,6 +28,7 @@ def stable_alert_id(kind: str, entity_id: str, cause: str) -> str:
     return f"{kind}-{digest[:24]}"
 
 
+@stable("contracts.alert/1")
 class Alert(Event, kw_only=True, frozen=True):
     """A maintenance, fraud, drift or operational alert.
 

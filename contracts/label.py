@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Literal
 
 from streaming.schemas.base import EntityId, Event, EventTime
+from streaming.state.stable import stable
 
 LabelKind = Literal["machine_failure", "chargeback"]
 FailureMode = Literal["tool_wear", "heat_dissipation", "power", "overstrain", "random"]
 
 
+@stable("contracts.label/1")
 class Label(Event, kw_only=True, frozen=True):
     """A failure of a machine, or a chargeback of a transaction.
 

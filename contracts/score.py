@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
 from streaming.schemas.base import EntityId, Event, EventTime, Probability
+from streaming.state.stable import stable
 
-ScoreKind = Literal["maintenance", "fraud"]
+#: The service that scored (its name): bounded in shape, not listed, so a new scoring service needs no
+#: change here.
+ScoreKind = Annotated[str, msgspec.Meta(pattern="^[a-z][a-z0-9_-]{0,31}$")]
 
 
+@stable("contracts.feature-contribution/1")
 class FeatureContribution(msgspec.Struct, frozen=True):
     """How much one feature pushed the score up (positive) or down."""
 
@@ -18,6 +22,7 @@ class FeatureContribution(msgspec.Struct, frozen=True):
     contribution: float
 
 
+@stable("contracts.score/1")
 class Score(Event, kw_only=True, frozen=True):
     """The outcome of scoring one event.
 

@@ -14,6 +14,7 @@ import msgspec
 import numpy as np
 
 from streaming.schemas.base import EntityId, Event, EventTime
+from streaming.state.stable import stable
 
 MachineType = Literal["L", "M", "H"]
 
@@ -35,6 +36,7 @@ SENSOR_FIELDS: tuple[str, ...] = (
 )
 
 
+@stable("contracts.sensor-reading/1")
 class SensorReading(msgspec.Struct, kw_only=True, frozen=True):
     """One reading of one machine: a row view of a `SensorReadingBatch`.
 
@@ -56,6 +58,7 @@ class SensorReading(msgspec.Struct, kw_only=True, frozen=True):
     tool_wear_min: ToolWear
 
 
+@stable("contracts.sensor-reading-batch/1")
 class SensorReadingBatch(Event, kw_only=True, frozen=True):
     """Consecutive readings of one machine, column by column (the wire record on the sensor topic).
 

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from streaming.schemas.base import EntityId, Event, EventTime
+from streaming.state.stable import stable
 
 Amount = Annotated[float, msgspec.Meta(gt=0.0, le=1_000_000.0)]
 Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
@@ -15,6 +16,7 @@ Currency = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")]
 Channel = Literal["pos", "online", "atm", "contactless"]
 
 
+@stable("contracts.transaction/1")
 class Transaction(Event, kw_only=True, frozen=True):
     """One card payment.
 

@@ -1,22 +1,24 @@
-"""`streaming produce sensors|transactions`: the simulators on the command line."""
+"""`streaming produce sensors|transactions`: the simulators on the command line.
+
+The option functions are light (argparse only); the simulators are imported when a command runs.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from producers.runner import ProducerSummary, Rate
-from producers.sensors import SensorProducer
-from producers.transactions import TransactionProducer
 from streaming.cli.common import add_common_options, bootstrap_for, parse_duration, settings_from_args
 from streaming.config import Settings
-from streaming.replay.signals import stop_on_signals
 from streaming.replay.timeparse import parse_time
 
+if TYPE_CHECKING:
+    from producers.runner import ProducerSummary
 
-def _rate(text: str) -> Rate:
+
+def _rate(text: str) -> float | Literal["max"]:
     if text.strip().lower() == "max":
         return "max"
     try:
@@ -35,18 +37,14 @@ def _fraction(text: str) -> float:
     return value
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("produce", help="simulated machine sensors or card payments into Kafka")
-    kinds = parser.add_subparsers(dest="produce_kind", metavar="KIND", required=True)
-
-    sensors = kinds.add_parser("sensors", help="a machine fleet: readings keyed by machine, failure labels")
+def add_sensor_arguments(sensors: argparse.ArgumentParser) -> None:
     sensors.add_argument("--machines", type=int, help="fleet size (default: producers.machines)")
     sensors.add_argument("--failure-rate", type=float, help="failures per machine per event-time day")
     sensors.add_argument("--readings-per-record", type=int, help="consecutive readings per Kafka record")
-    _add_common(sensors, "producer_sensors_port")
-    sensors.set_defaults(handler=_run_sensors)
+    _add_common(sensors, "producer-sensors")
 
-    transactions = kinds.add_parser("transactions", help="card payments with fraud, late chargeback labels")
+
+def add_transaction_arguments(transactions: argparse.ArgumentParser) -> None:
     transactions.add_argument("--cards", type=int, help="number of cards (default: producers.cards)")
     transactions.add_argument("--merchants", type=int, help="number of merchants")
     transactions.add_argument(
@@ -60,11 +58,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="at the end, drop chargebacks not yet due instead of sending them with their future timestamps",
     )
-    _add_common(transactions, "producer_transactions_port")
-    transactions.set_defaults(handler=_run_transactions)
+    _add_common(transactions, "producer-transactions")
 
 
-def _add_common(parser: argparse.ArgumentParser, port_field: str) -> None:
+def add_demo_options(demo: argparse.ArgumentParser) -> None:
+    """The simulators' options of `streaming demo`."""
+    group = demo.add_argument_group("simulated sources")
+    group.add_argument("--machines", type=int, default=100, help="simulated machines (default 100)")
+    group.add_argument(
+        "--failure-rate", type=float, default=2.0, help="failures per machine per event-time day (default 2)"
+    )
+    group.add_argument(
+        "--transaction-rate", type=float, default=200.0, help="payments per wall second (default 200)"
+    )
+
+
+def _add_common(parser: argparse.ArgumentParser, service: str) -> None:
     group = parser.add_argument_group("run")
     group.add_argument(
         "--seed", type=int, help="the same seed gives the same events (default: producers.seed)"
@@ -91,15 +100,17 @@ def _add_common(parser: argparse.ArgumentParser, port_field: str) -> None:
     output.add_argument(
         "--metrics-port",
         type=int,
-        help=f"Prometheus port (default: metrics.{port_field}; 0 picks a free one)",
+        help=f"Prometheus port (default: metrics.ports.{service} or its service's; 0 picks a free one)",
     )
     output.add_argument("--no-metrics", action="store_true", help="do not serve /metrics")
     output.add_argument("--quiet", action="store_true", help="no progress display, only the summary")
-    parser.set_defaults(metrics_port_field=port_field)
+    parser.set_defaults(metrics_service=service)
     add_common_options(parser)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    from producers.settings import ProducerSettings
+
     settings = settings_from_args(args)
     updates: dict[str, Any] = {}
     for name in ("out_of_order_fraction", "late_fraction", "duplicate_fraction", "bad_fraction", "speedup"):
@@ -108,18 +119,20 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "chargeback_delay", None) is not None:
         updates["chargeback_delay_seconds"] = args.chargeback_delay
     if updates:
-        producers = settings.producers.model_copy(update=updates)
-        settings = settings.model_copy(update={"producers": producers})
+        producers = settings.section("producers", ProducerSettings).model_copy(update=updates)
+        settings = settings.with_section("producers", producers)
     return settings
 
 
 def _run_options(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    from streaming.replay.signals import stop_on_signals
+
     metrics_port = None
     if not args.no_metrics and settings.metrics.enabled:
         metrics_port = (
             args.metrics_port
             if args.metrics_port is not None
-            else getattr(settings.metrics, args.metrics_port_field)
+            else settings.metrics.port_for(args.metrics_service)
         )
     stop_event = stop_on_signals()
     return {
@@ -145,7 +158,9 @@ def _report(summary: ProducerSummary) -> int:
     return 0
 
 
-def _run_sensors(args: argparse.Namespace) -> int:
+def run_sensors(args: argparse.Namespace) -> int:
+    from producers.sensors import SensorProducer
+
     settings = _settings(args)
     producer = SensorProducer(
         settings,
@@ -158,7 +173,9 @@ def _run_sensors(args: argparse.Namespace) -> int:
     return _report(producer.run(**_run_options(args, settings)))
 
 
-def _run_transactions(args: argparse.Namespace) -> int:
+def run_transactions(args: argparse.Namespace) -> int:
+    from producers.transactions import TransactionProducer
+
     settings = _settings(args)
     producer = TransactionProducer(
         settings,

@@ -106,9 +106,6 @@ class ClockPacer:
         self._sleep = sleep or _interruptible(stop_event)
         self._wall_start = clock()
 
-    def event_time_now(self) -> float:
-        return self.origin + (self._clock() - self._wall_start) * self.speedup
-
     def wait_until(self, event_time: float) -> float:
         """Wait until the simulated clock reaches `event_time` (returns early if the stop event is set).
         Returns the seconds it had to wait."""

@@ -9,16 +9,15 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
-from kafka.admin import ConfigResource, ConfigResourceType
-
 from producers import metrics
 from producers.faults import FaultInjector
 from producers.malformed import VARIANTS, MalformedRecords
 from producers.pacing import ClockPacer, TokenBucket
 from producers.records import OutgoingRecord
+from producers.settings import ProducerSettings
 from streaming.config import Settings
 from streaming.console import ProgressReporter
-from streaming.kafka import ensure_topics, make_admin, make_producer, resolve_bootstrap
+from streaming.kafka import ensure_topics, make_admin, make_producer, resolve_bootstrap, topic_configs
 from streaming.metrics import start_metrics_server
 
 log = logging.getLogger(__name__)
@@ -115,7 +114,9 @@ class ProducerLoop:
         self.settings = settings
         self.simulator = simulator
         self.rate = rate
-        self.speedup = speedup if speedup is not None else settings.producers.speedup
+        self.speedup = (
+            speedup if speedup is not None else settings.section("producers", ProducerSettings).speedup
+        )
         self.duration = duration
         self.count = count
         self.bootstrap = bootstrap
@@ -138,9 +139,7 @@ class ProducerLoop:
         """`max.message.bytes` and `message.timestamp.after.max.ms` of a topic, those the broker reports."""
         names = ("max.message.bytes", "message.timestamp.after.max.ms")
         try:
-            resource = ConfigResource(ConfigResourceType.TOPIC, topic, dict.fromkeys(names))
-            described = admin.describe_configs([resource], config_filter="all")["topic"][topic]
-            return {name: int(described[name]["value"]) for name in names if name in described}
+            return {name: int(value) for name, value in topic_configs(admin, topic, names).items()}
         except Exception as error:
             log.warning("could not read the configs of %s (%s)", topic, error)
             return {}
@@ -157,7 +156,7 @@ class ProducerLoop:
             )
 
     def _injector(self, limits: dict[str, int], topic: str) -> FaultInjector:
-        producers = self.settings.producers
+        producers = self.settings.section("producers", ProducerSettings)
         malformed = None
         if producers.bad_fraction > 0:
             variants = list(VARIANTS)

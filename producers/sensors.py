@@ -7,11 +7,12 @@ import time
 
 from producers.fleet import MachineFleet
 from producers.runner import ProducerLoop, ProducerSummary, Rate
+from producers.settings import ProducerSettings
 from streaming.config import Settings
 
 
 class SensorProducer:
-    """Produces a simulated fleet's readings. Every argument left as None comes from `settings.producers`.
+    """Produces a simulated fleet's readings. Every argument left as None comes from `[producers]`.
 
     >>> from streaming.config import Settings
     >>> producer = SensorProducer(Settings(), machines=20, seed=7, start_time=1.7e9)
@@ -30,7 +31,7 @@ class SensorProducer:
         failure_rate_per_machine_day: float | None = None,
         readings_per_record: int | None = None,
     ) -> None:
-        config = settings.producers
+        config = settings.section("producers", ProducerSettings)
         self.settings = settings
         self.seed = config.seed if seed is None else seed
         self.fleet = MachineFleet(

@@ -7,11 +7,12 @@ import time
 
 from producers.payments import PaymentWorld
 from producers.runner import ProducerLoop, ProducerSummary, Rate
+from producers.settings import ProducerSettings
 from streaming.config import Settings
 
 
 class TransactionProducer:
-    """Produces simulated payments. Every argument left as None comes from `settings.producers`.
+    """Produces simulated payments. Every argument left as None comes from the `[producers]` settings.
 
     >>> from streaming.config import Settings
     >>> producer = TransactionProducer(Settings(), cards=100, seed=7, start_time=1.7e9, fraud_rate=0.01)
@@ -33,7 +34,7 @@ class TransactionProducer:
         chargeback_delay_seconds: float | None = None,
         merchants: int | None = None,
     ) -> None:
-        config = settings.producers
+        config = settings.section("producers", ProducerSettings)
         self.settings = settings
         self.seed = config.seed if seed is None else seed
         self.world = PaymentWorld(

@@ -41,3 +41,20 @@ class TopicSpec:
         configs["message.timestamp.after.max.ms"] = str(2**63 - 1)
         configs.update(self.extra_configs)
         return configs
+
+    @property
+    def default_name(self) -> str:
+        """The topic's name before the prefix, unless `topics.names` renames it: `late_events` ->
+        `late-events`.
+
+        >>> TopicSpec("late_events", "source key", "late records").default_name
+        'late-events'
+        """
+        return self.logical_name.replace("_", "-")
+
+
+#: The topics of the core itself, whatever the services.
+CORE_TOPICS: tuple[TopicSpec, ...] = (
+    TopicSpec("late_events", "source key", "Events later than the allowed lateness, kept whole.", 256 * MIB),
+    TopicSpec("dead_letters", "source key", "Undecodable or unprocessable records, with reason", 256 * MIB),
+)

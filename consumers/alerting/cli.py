@@ -11,23 +11,48 @@ import time
 import uuid
 from pathlib import Path
 
+from consumers.alerting.settings import AlertSettings
 from streaming.cli.common import add_common_options, bootstrap_for, settings_from_args
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    alerts = subparsers.add_parser("alerts", help="watch, receive and test alerts")
-    commands = alerts.add_subparsers(dest="alerts_command", metavar="ACTION", required=True)
+def add_dispatcher_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `streaming consume alerts`."""
+    add_common_options(parser)
+    parser.add_argument("--duration", type=float, default=None, help="Stop cleanly after this many seconds.")
+    parser.add_argument(
+        "--idle-exit", type=float, default=None, help="Stop after this many seconds without input."
+    )
+    parser.add_argument("--no-metrics", action="store_true", help="Do not serve /metrics.")
+    parser.add_argument(
+        "--metrics-port", type=int, default=None, help="Prometheus port (default 9106; 0 = any)."
+    )
+    parser.add_argument(
+        "--webhook",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="Add a webhook subscriber to those in the settings (repeatable; signed with --secret).",
+    )
+    parser.add_argument(
+        "--secret", action="append", default=[], help="Signing secret for --webhook subscribers (repeatable)."
+    )
+    parser.add_argument("--console", action="store_true", help="Also print every alert on stdout.")
+    parser.add_argument(
+        "--drain-seconds",
+        type=float,
+        default=5.0,
+        help="On stop, wait this long for deliveries in flight before the final commit.",
+    )
 
-    tail = commands.add_parser("tail", help="Watch the alerts topic live.")
+
+def add_tail_arguments(tail: argparse.ArgumentParser) -> None:
     tail.add_argument("--duration", type=float, default=None, help="Stop after this many seconds.")
     tail.add_argument("--count", type=int, default=None, help="Stop after this many alerts.")
     tail.add_argument("--from-beginning", action="store_true", help="Start at the oldest alert kept.")
     add_common_options(tail)
-    tail.set_defaults(handler=run_tail)
 
-    receive = commands.add_parser(
-        "receive", help="A reference webhook receiver: verifies signatures, dedupes, prints or stores."
-    )
+
+def add_receive_arguments(receive: argparse.ArgumentParser) -> None:
     receive.add_argument(
         "--port", type=int, default=None, help="Port to listen on (default alerts.receiver_port)."
     )
@@ -50,13 +75,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="Answer each alert after this many seconds (a slow subscriber).",
     )
     add_common_options(receive)
-    receive.set_defaults(handler=run_receive)
 
-    test = commands.add_parser("test", help="Send a signed test alert to a configured subscriber.")
+
+def add_test_arguments(test: argparse.ArgumentParser) -> None:
     test.add_argument("--subscriber", required=True, help="Name of a subscriber in alerts.subscribers.")
     test.add_argument("--severity", choices=["info", "warning", "critical"], default="info")
     add_common_options(test)
-    test.set_defaults(handler=run_test)
 
 
 def run_tail(args: argparse.Namespace) -> int:
@@ -83,8 +107,12 @@ def run_receive(args: argparse.Namespace) -> int:
     if not args.secret:
         print("streaming alerts receive: give at least one --secret", file=sys.stderr)
         return 2
-    port = args.port if args.port is not None else settings.alerts.receiver_port
-    tolerance = args.tolerance if args.tolerance is not None else settings.alerts.timestamp_tolerance_seconds
+    port = args.port if args.port is not None else settings.section("alerts", AlertSettings).receiver_port
+    tolerance = (
+        args.tolerance
+        if args.tolerance is not None
+        else settings.section("alerts", AlertSettings).timestamp_tolerance_seconds
+    )
     try:
         receiver = AlertReceiver(
             port=port,
@@ -124,7 +152,7 @@ def run_test(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
-        subscriber = settings.alerts.subscriber(args.subscriber)
+        subscriber = settings.section("alerts", AlertSettings).subscriber(args.subscriber)
     except KeyError as error:
         print(f"streaming alerts test: {error.args[0]}", file=sys.stderr)
         return 2

@@ -10,10 +10,10 @@ from collections.abc import Callable, Sequence
 from consumers.alerting.delivery import DeadLetterFunction, DeliveryReport, SubscriberWorker
 from consumers.alerting.filters import SubscriberFilter
 from consumers.alerting.retry import RetryPolicy
+from consumers.alerting.settings import SubscriberSettings
 from consumers.alerting.sinks import Sink, make_sink
 from consumers.alerting.tracker import CommitTracker, Ticket, TopicPartition
 from contracts import Alert
-from streaming.config import SubscriberSettings
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ class AlertDispatcher:
 
     >>> import io
     >>> from consumers.alerting.sinks import ConsoleSink
-    >>> from streaming.config import SubscriberSettings
+    >>> from consumers.alerting.settings import SubscriberSettings
     >>> out = io.StringIO()
     >>> dispatcher = AlertDispatcher([SubscriberSettings(name="screen", sink="console")], RetryPolicy(),
     ...     dead_letter=lambda *args: None, sinks={"screen": ConsoleSink(out)})

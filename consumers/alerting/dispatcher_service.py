@@ -16,11 +16,12 @@ from typing import Any
 from consumers.alerting.delivery import DeliveryReport
 from consumers.alerting.dispatcher import AlertDispatcher
 from consumers.alerting.retry import RetryPolicy
+from consumers.alerting.settings import AlertSettings, SubscriberSettings
 from consumers.alerting.sinks import Sink
 from consumers.alerting.tracker import Ticket
 from contracts import Alert
-from streaming.app import Application, Context, Record
-from streaming.config import Settings, SubscriberSettings
+from streaming.app import Application, Context, Offsets, ProcessorBase, Record, Source
+from streaming.config import Settings
 from streaming.kafka import make_producer
 from streaming.metrics import start_metrics_server
 from streaming.schemas import Codec, DeadLetter, encode
@@ -66,6 +67,49 @@ class DeadLetterWriter:
         self._producer.close(timeout=10)
 
 
+class DispatchProcessor(ProcessorBase):
+    """Hands each alert to the dispatcher, and holds commits back to the first alert some subscriber has not
+    finished with.
+
+    Parameters
+    ----------
+    dispatcher
+        The per-subscriber delivery workers.
+    alerts_topic
+        The full name of the alerts topic (for forgetting revoked partitions).
+    max_message_bytes
+        Larger records are dead-lettered.
+    drain_seconds
+        On stop, how long deliveries in flight may take before the final commit.
+    """
+
+    def __init__(
+        self, dispatcher: AlertDispatcher, alerts_topic: str, max_message_bytes: int, drain_seconds: float
+    ) -> None:
+        super().__init__("dispatcher", [Source("alerts", Codec(Alert, max_message_bytes))])
+        self.dispatcher = dispatcher
+        self.alerts_topic = alerts_topic
+        self.drain_seconds = drain_seconds
+
+    def on_record(self, alert: Alert, record: Record, context: Context) -> None:
+        self.dispatcher.submit(alert, record.topic, record.partition, record.offset)
+
+    def on_revoked(self, partitions: list[int]) -> None:
+        self.dispatcher.forget([(self.alerts_topic, partition) for partition in partitions])
+
+    def allowed_offsets(self, offsets: Offsets) -> Offsets:
+        return self.dispatcher.allowed_offsets(offsets)
+
+    def on_stop(self) -> None:
+        # Give in-flight deliveries a moment so the final commit covers them; whatever is still pending
+        # stays uncommitted and is delivered again on the next start.
+        if not self.dispatcher.wait_idle(self.drain_seconds):
+            log.info(
+                "stopping with %d alerts not yet finished; they will be redelivered",
+                self.dispatcher.tracker.pending(),
+            )
+
+
 class DispatcherService:
     """Wires the consume loop, the dispatcher and the dead-letter writer; `run()` blocks until stopped."""
 
@@ -79,46 +123,34 @@ class DispatcherService:
         on_report: Any = None,
     ) -> None:
         self.settings = settings
-        subscribers = subscribers if subscribers is not None else list(settings.alerts.subscribers)
+        config = settings.section("alerts", AlertSettings)
+        subscribers = subscribers if subscribers is not None else list(config.subscribers)
+        check_kinds(subscribers)
         self.dead_letters = DeadLetterWriter(
-            settings, bootstrap, f"{settings.topics.prefix}{settings.alerts.group_id}"
+            settings, bootstrap, f"{settings.topics.prefix}{config.group_id}"
         )
         self.dispatcher = AlertDispatcher(
             subscribers,
-            RetryPolicy.from_settings(settings.alerts),
+            RetryPolicy.from_settings(config),
             self.dead_letters,
             sinks=sinks,
             on_report=on_report,
         )
-        self.drain_seconds = drain_seconds
         self.app = Application(
             settings,
             service=SERVICE,
-            group_id=settings.alerts.group_id,
+            group_id=config.group_id,
             bootstrap=bootstrap,
             guarantee="at-least-once",
         )
-        # Commit no further than the first alert some subscriber has not finished with.
-        self.app.commit_gate(self.dispatcher.allowed_offsets)
-        self.app.before_shutdown(self._drain)
-        self.app.source("alerts", Codec(Alert, settings.topics.max_message_bytes), self._handle)
-        self.app.on_partitions_revoked(self._revoked)
-
-    def _drain(self) -> None:
-        # Give in-flight deliveries a moment so the final commit covers them; whatever is still pending
-        # stays uncommitted and is delivered again on the next start.
-        if not self.dispatcher.wait_idle(self.drain_seconds):
-            log.info(
-                "stopping with %d alerts not yet finished; they will be redelivered",
-                self.dispatcher.tracker.pending(),
+        self.app.add(
+            DispatchProcessor(
+                self.dispatcher,
+                settings.topic_name("alerts"),
+                settings.topics.max_message_bytes,
+                drain_seconds,
             )
-
-    def _handle(self, alert: Alert, record: Record, context: Context) -> None:
-        self.dispatcher.submit(alert, record.topic, record.partition, record.offset)
-
-    def _revoked(self, partitions: list[int]) -> None:
-        topic = self.settings.topic_name("alerts")
-        self.dispatcher.forget([(topic, partition) for partition in partitions])
+        )
 
     def run(
         self,
@@ -148,40 +180,22 @@ class DispatcherService:
         }
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of `streaming consume alerts`."""
-    from streaming.cli.common import add_common_options
+def check_kinds(subscribers: list[SubscriberSettings]) -> None:
+    """Refuse a subscriber that asks for a kind no service emits (a typo would silently receive nothing)."""
+    from streaming.services import registry
 
-    add_common_options(parser)
-    parser.add_argument("--duration", type=float, default=None, help="Stop cleanly after this many seconds.")
-    parser.add_argument(
-        "--idle-exit", type=float, default=None, help="Stop after this many seconds without input."
-    )
-    parser.add_argument("--no-metrics", action="store_true", help="Do not serve /metrics.")
-    parser.add_argument(
-        "--metrics-port", type=int, default=None, help="Prometheus port (default 9106; 0 = any)."
-    )
-    parser.add_argument(
-        "--webhook",
-        action="append",
-        default=[],
-        metavar="URL",
-        help="Add a webhook subscriber to those in the settings (repeatable; signed with --secret).",
-    )
-    parser.add_argument(
-        "--secret", action="append", default=[], help="Signing secret for --webhook subscribers (repeatable)."
-    )
-    parser.add_argument("--console", action="store_true", help="Also print every alert on stdout.")
-    parser.add_argument(
-        "--drain-seconds",
-        type=float,
-        default=5.0,
-        help="On stop, wait this long for deliveries in flight before the final commit.",
-    )
+    known = set(registry().alert_kinds())
+    for subscriber in subscribers:
+        unknown = sorted(set(subscriber.kinds or ()) - known)
+        if unknown:
+            raise ValueError(
+                f"subscriber {subscriber.name!r} asks for alert kinds {unknown}, which no service emits "
+                f"(known: {', '.join(sorted(known))})"
+            )
 
 
 def subscribers_from_args(settings: Settings, args: argparse.Namespace) -> list[SubscriberSettings]:
-    subscribers = list(settings.alerts.subscribers)
+    subscribers = list(settings.section("alerts", AlertSettings).subscribers)
     for index, url in enumerate(args.webhook, start=1):
         if not args.secret:
             raise SystemExit("streaming consume alerts: --webhook needs at least one --secret")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from consumers.alerting.settings import SubscriberSettings
 from contracts import SEVERITY_RANK, Alert
-from streaming.config import SubscriberSettings
 
 
 class SubscriberFilter:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from streaming.config import AlertSettings
+from consumers.alerting.settings import AlertSettings
 
 
 @dataclass

@@ -10,7 +10,9 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Literal, Protocol, TextIO
 
@@ -18,9 +20,9 @@ import httpx
 import orjson
 
 from consumers.alerting.payloads import slack_payload, summary_line
+from consumers.alerting.settings import SubscriberSettings
 from consumers.alerting.signing import WebhookSigner
 from contracts import Alert
-from streaming.config import SubscriberSettings
 from streaming.schemas import encode
 
 Outcome = Literal["delivered", "retry", "reject"]
@@ -177,20 +179,57 @@ class ConsoleSink:
         pass
 
 
+SinkFactory = Callable[[SubscriberSettings], Sink]
+#: Entry points of installed packages that add sinks: `name = "package.module:factory"`.
+SINK_ENTRY_POINTS = "streaming.alert_sinks"
+
+
+def _web_sink(subscriber: SubscriberSettings) -> Sink:
+    if not subscriber.url:
+        raise ValueError(f"subscriber {subscriber.name!r}: sink {subscriber.sink} needs a url")
+    if subscriber.sink == "webhook" and not subscriber.secrets and not subscriber.allow_unsigned:
+        raise ValueError(
+            f"subscriber {subscriber.name!r}: a webhook needs at least one secret (or allow_unsigned = true)"
+        )
+    sink_type = SlackSink if subscriber.sink == "slack" else WebhookSink
+    return sink_type(subscriber.url, list(subscriber.secrets), subscriber.timeout_seconds)
+
+
+def _jsonl_sink(subscriber: SubscriberSettings) -> Sink:
+    if subscriber.path is None:
+        raise ValueError(f"subscriber {subscriber.name!r}: sink jsonl needs a path")
+    return JsonlSink(subscriber.path)
+
+
+_FACTORIES: dict[str, SinkFactory] = {
+    "webhook": _web_sink,
+    "slack": _web_sink,
+    "jsonl": _jsonl_sink,
+    "console": lambda subscriber: ConsoleSink(),
+}
+
+
+def register_sink(name: str, factory: SinkFactory) -> None:
+    """Let subscribers use `sink = "<name>"`: `factory(subscriber)` builds the sink from its settings
+    (`url`, `path`, `secrets`, `options`...). Installed packages can instead declare an entry point in
+    the `streaming.alert_sinks` group."""
+    _FACTORIES[name] = factory
+
+
+def sink_names() -> list[str]:
+    return sorted({*_FACTORIES, *(entry.name for entry in entry_points(group=SINK_ENTRY_POINTS))})
+
+
 def make_sink(subscriber: SubscriberSettings) -> Sink:
     """The sink a subscriber's settings describe; a clear error when a required setting is missing."""
-    if subscriber.sink in ("webhook", "slack"):
-        if not subscriber.url:
-            raise ValueError(f"subscriber {subscriber.name!r}: sink {subscriber.sink} needs a url")
-        if subscriber.sink == "webhook" and not subscriber.secrets and not subscriber.allow_unsigned:
+    factory = _FACTORIES.get(subscriber.sink)
+    if factory is None:
+        found = [entry for entry in entry_points(group=SINK_ENTRY_POINTS) if entry.name == subscriber.sink]
+        if not found:
             raise ValueError(
-                f"subscriber {subscriber.name!r}: a webhook needs at least one secret "
-                "(or allow_unsigned = true)"
+                f"subscriber {subscriber.name!r}: no sink named {subscriber.sink!r} "
+                f"(known: {', '.join(sink_names())})"
             )
-        sink_type = SlackSink if subscriber.sink == "slack" else WebhookSink
-        return sink_type(subscriber.url, list(subscriber.secrets), subscriber.timeout_seconds)
-    if subscriber.sink == "jsonl":
-        if subscriber.path is None:
-            raise ValueError(f"subscriber {subscriber.name!r}: sink jsonl needs a path")
-        return JsonlSink(subscriber.path)
-    return ConsoleSink()
+        factory = found[0].load()
+        _FACTORIES[subscriber.sink] = factory
+    return factory(subscriber)

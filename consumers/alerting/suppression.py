@@ -19,12 +19,14 @@ from typing import Any
 import msgspec
 
 from contracts import SEVERITY_RANK, Alert, stable_alert_id
+from streaming.state.stable import stable
 
 #: (kind, entity id): cooldown and incidents are tracked per kind, so a card's fraud alert and a drift
 #: alert about the same id never hold each other back.
 IncidentKey = tuple[str, str]
 
 
+@stable("alerting.incident/1")
 @dataclass
 class Incident:
     """What the policy remembers about one firing (kind, entity)."""
@@ -41,6 +43,7 @@ class Incident:
     suppressed: int = 0
 
 
+@stable("alerting.policy/1")
 class AlertPolicy:
     """Decides which candidate alerts to emit: cooldown, dedupe, escalation and "resolved" alerts.
 
@@ -163,7 +166,7 @@ class AlertPolicy:
         self._remember(alert_id)
         return Alert(
             alert_id=alert_id,
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             entity_id=entity_id,
             # Same severity as the incident, so every subscriber that got the alert also gets its end.
             severity=incident.severity,  # type: ignore[arg-type]

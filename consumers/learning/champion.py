@@ -16,11 +16,13 @@ from consumers.learning.explain import Explainer
 from consumers.learning.metrics import MODEL_VERSION
 from consumers.learning.models import build_model, correct_prior, describe, predict_positive, prior_ratio
 from consumers.learning.monitoring import OnlineMonitor
-from streaming.config.models import ModelSettings
+from consumers.learning.settings import ModelSettings
+from streaming.state.stable import stable
 
 __all__ = ["ChampionChallenger", "ModelSlot"]
 
 
+@stable("learning.model-slot/1")
 class ModelSlot:
     """One model with its name, version, explainer and online monitor.
 
@@ -83,6 +85,7 @@ class ModelSlot:
         self.monitor.role = role
 
 
+@stable("learning.champion-challenger/1")
 class ChampionChallenger:
     """The champion slot and an optional challenger slot of one service.
 

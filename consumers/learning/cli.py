@@ -8,26 +8,13 @@ import math
 import sys
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
-
-from consumers.learning.evaluate import DEFAULT_STRATEGIES, evaluate_frame, load_frame, plot
+from consumers.learning.settings import DEFAULT_STRATEGIES
 from streaming.cli.common import add_common_options, parse_duration, settings_from_args
-from streaming.config.models import ThresholdSettings
-from streaming.console import ProgressReporter
 
-__all__ = ["register"]
+__all__ = ["add_arguments", "run"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "evaluate",
-        help="progressive (test-then-train) validation of model strategies over a labelled CSV/Parquet file",
-        description=(
-            "Runs the services' pipeline (features, model factory, imbalance handling) over a labelled file, "
-            "scoring each row before its label is revealed DELAY later, and prints a strategies table."
-        ),
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="labelled .csv or .parquet file")
     parser.add_argument("--label", required=True, help="the label column (1/true = positive)")
     parser.add_argument("--time", help="event-time column (epoch seconds or ISO dates); default: row number")
@@ -51,10 +38,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, help="write the table as JSON here")
     parser.add_argument("--plot", type=Path, help="write a PNG of ROC AUC over the stream here")
     add_common_options(parser)
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from consumers.learning.evaluate import evaluate_frame, load_frame, plot
+    from consumers.learning.settings import ThresholdSettings
+    from streaming.console import ProgressReporter
+
     settings = settings_from_args(args)
     strategies = [name.strip() for name in args.strategies.split(",") if name.strip()]
     if not strategies:

@@ -21,14 +21,16 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
+from consumers.fraud.features import FraudFeatures
+from consumers.fraud.prefilter import Prefilter
+from consumers.fraud.settings import FraudSettings
 from consumers.learning.champion import ModelSlot
-from consumers.learning.features.fraud import FraudFeatures
-from consumers.learning.features.maintenance import STATISTICS, MaintenanceFeatures
-from consumers.learning.prefilter import Prefilter
+from consumers.learning.settings import ModelSettings, ScorerSettings, ThresholdSettings
 from consumers.learning.thresholds import build_threshold
+from consumers.maintenance.features import STATISTICS, MaintenanceFeatures
+from consumers.maintenance.settings import MaintenanceSettings
 from contracts import Transaction
 from streaming.config import Settings
-from streaming.config.models import ModelSettings, ThresholdSettings
 from streaming.schemas import WindowAggregate
 
 __all__ = [
@@ -42,7 +44,6 @@ __all__ = [
 
 Task = Literal["maintenance", "fraud", "generic"]
 BASELINES: tuple[str, ...] = ("constant", "rules")
-DEFAULT_STRATEGIES: tuple[str, ...] = ("plain", "weighted", "under", "over", "under+weight", "arf3+under")
 
 
 def roc_auc(labels: Sequence[bool] | np.ndarray, scores: Sequence[float] | np.ndarray) -> float:
@@ -127,8 +128,8 @@ Featuriser = Callable[[dict[str, Any], float], tuple[dict[str, float], float | N
 
 
 def _fraud_featuriser(settings: Settings, use_rules: bool) -> tuple[Featuriser, Prefilter]:
-    features = FraudFeatures(ttl_seconds=settings.fraud.card_state_ttl_seconds)
-    config = settings.fraud.model_copy(update={"prefilter_enabled": use_rules})
+    features = FraudFeatures(ttl_seconds=settings.section("fraud", FraudSettings).card_state_ttl_seconds)
+    config = settings.section("fraud", FraudSettings).model_copy(update={"prefilter_enabled": use_rules})
     prefilter = Prefilter(config, export=False)
 
     def featurise(row: dict[str, Any], event_time: float) -> tuple[dict[str, float], float | None]:
@@ -161,7 +162,9 @@ def _transaction(row: dict[str, Any], event_time: float) -> Transaction:
 
 
 def _maintenance_featuriser(settings: Settings, columns: Sequence[str]) -> Featuriser:
-    history = MaintenanceFeatures(history_windows=settings.maintenance.history_windows)
+    history = MaintenanceFeatures(
+        history_windows=settings.section("maintenance", MaintenanceSettings).history_windows
+    )
     key_column = next((name for name in ("machine_id", "key", "entity_id") if name in columns), None)
     fields: dict[str, tuple[str, str]] = {}
     for column in columns:
@@ -250,7 +253,11 @@ def evaluate_frame(
     feature_columns = [column for column in frame.columns if column not in (label_column, time_column)]
     rows: list[dict[str, Any]] = frame[feature_columns].to_dict("records")  # type: ignore[assignment]
     if threshold is None:
-        section = settings.fraud if task == "fraud" else settings.maintenance
+        section: ScorerSettings = (
+            settings.section("fraud", FraudSettings)
+            if task == "fraud"
+            else settings.section("maintenance", MaintenanceSettings)
+        )
         threshold = section.threshold
     results = []
     for strategy in strategies:
@@ -299,7 +306,11 @@ def _run_strategy(
     baseline = strategy if strategy in BASELINES else None
     if baseline == "rules" and task != "fraud":
         raise ValueError("the rules baseline exists for --task fraud only")
-    defaults = settings.fraud.champion if task == "fraud" else settings.maintenance.champion
+    defaults = (
+        settings.section("fraud", FraudSettings)
+        if task == "fraud"
+        else settings.section("maintenance", MaintenanceSettings)
+    ).champion
     model_settings: ModelSettings = defaults if baseline else strategy_settings(strategy, defaults)
     slot = ModelSlot("evaluate", "champion", model_settings, top_features=0, export=False)
     threshold = build_threshold(threshold_settings)

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from river import compose, linear_model, preprocessing
 
 from contracts import FeatureContribution
+from streaming.state.stable import stable
 
 __all__ = ["Explainer", "linear_parts"]
 
@@ -40,11 +41,12 @@ def linear_parts(model: Any) -> tuple[preprocessing.StandardScaler, linear_model
     return None
 
 
+@stable("learning.explainer/1")
 class Explainer:
     """Top-k feature contributions for one model.
 
     >>> from consumers.learning.models import build_model
-    >>> from streaming.config.models import ModelSettings
+    >>> from consumers.learning.settings import ModelSettings
     >>> model = build_model(ModelSettings(model="logistic", imbalance="none"))
     >>> for i in range(200):
     ...     model.learn_one({"amount": float(i % 10), "noise": 1.0}, i % 10 >= 8)

@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from contracts import Label
+from streaming.state.stable import stable
 
 __all__ = ["ChargebackJoin", "FailureJoin", "LabelBuffer", "Prediction", "Resolution"]
 
 Outcome = Literal["joined", "negative_by_horizon"]
 
 
+@stable("learning.prediction/1")
 @dataclass(slots=True)
 class Prediction:
     """A scored event waiting for its label: what the models saw and what they said.
@@ -60,6 +62,7 @@ class Prediction:
         )
 
 
+@stable("learning.resolution/1")
 @dataclass(frozen=True, slots=True)
 class Resolution:
     """A prediction with its label: `joined` to a label, or `negative_by_horizon`."""
@@ -70,6 +73,7 @@ class Resolution:
     delay_seconds: float
 
 
+@stable("learning.pending/1")
 class _Pending:
     """Predictions by event id in arrival order, at most `limit`; the oldest are evicted first."""
 
@@ -104,6 +108,7 @@ class _Pending:
         return expired
 
 
+@stable("learning.chargeback-join/1")
 class ChargebackJoin:
     """Chargebacks to transactions by id; unlabelled transactions become negatives after the horizon.
 
@@ -146,6 +151,7 @@ class ChargebackJoin:
         ]
 
 
+@stable("learning.failure-join/1")
 class FailureJoin:
     """Failures to the machine's windows in [t - H, t]; windows older than H + grace become negatives.
 
@@ -228,6 +234,7 @@ class FailureJoin:
             self.by_machine.pop(machine_id, None)
 
 
+@stable("learning.label-buffer/1")
 class LabelBuffer:
     """Labels held until the input's event time reaches their reported time, released in that order.
 

@@ -30,7 +30,8 @@ from typing import Any
 
 from river import base, forest, imblearn, linear_model, optim, preprocessing, tree
 
-from streaming.config.models import ModelSettings
+from consumers.learning.settings import ModelSettings
+from streaming.state.stable import stable
 
 __all__ = [
     "STRATEGIES",
@@ -45,6 +46,7 @@ __all__ = [
 ]
 
 
+@stable("learning.repeat-positives/1")
 class RepeatPositives(base.Wrapper, base.Classifier):
     """Learns each positive example `repeat` times: a class weight for models that ignore `w`.
 

@@ -16,10 +16,12 @@ from consumers.learning.metrics import (
     MODEL_RECALL,
     MODEL_ROC_AUC,
 )
+from streaming.state.stable import stable
 
 __all__ = ["OnlineMonitor"]
 
 
+@stable("learning.online-monitor/1")
 class OnlineMonitor:
     """Rolling quality of one model role over its last `window_size` labelled predictions.
 

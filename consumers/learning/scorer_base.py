@@ -1,44 +1,101 @@
-"""What both scorers share: the delayed-label release, drift alerts, label-outcome counting, metric export.
+"""What every online scorer shares: the models, threshold and alert budget it is built with, the delayed-
+label release, drift alerts, label-outcome counting, metric export, and its checkpoint.
 
-A subclass sets `service` and `label_kind`, provides `models`, `policy`, `threshold`, `join`, `labels`,
-`watermark`, `export`, `drift_alerts`, `label_outcomes`, `_clock` and `_learn`, and may override
-`_after_label`.
+A subclass sets `service` and `label_kind`, builds its own parts in `__init__` after calling
+`super().__init__`, implements `score`, `score_record` and `_learn`, lists its own state in `_own_state` /
+`_restore_own`, and may override `_after_label`.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 from consumers.alerting.suppression import AlertPolicy
+from consumers.learning.alert_gate import AlertGate
 from consumers.learning.champion import ChampionChallenger, ModelSlot
 from consumers.learning.labels import LabelBuffer, Resolution
 from consumers.learning.metrics import ALERTS_EMITTED, MODEL_LABELS, MODEL_PENDING, MODEL_THRESHOLD
-from contracts import Alert, Label, stable_alert_id
+from consumers.learning.settings import ScorerSettings
+from consumers.learning.thresholds import AlertBudget, build_threshold
+from contracts import Alert, Label, Score, stable_alert_id
+
+#: Bumped when the checkpointed state of the scorers changes shape.
+SNAPSHOT_VERSION = 2
+
+
+def decision_attributes(decision: Any) -> dict[str, str]:
+    """What every score record carries about the models: examples learned, explanation, shadow score."""
+    attributes = {"examples_learned": str(decision.examples_learned)}
+    if decision.explanation_method:
+        attributes["explanation_method"] = decision.explanation_method
+    if decision.challenger_score is not None:
+        attributes["challenger_score"] = f"{decision.challenger_score:.6f}"
+    return attributes
 
 
 class ScorerBase:
-    """Drift alerts through the alert policy, counted label outcomes, and gauges, for one service.
+    """The parts and bookkeeping both scorers share.
+
+    Parameters
+    ----------
+    settings
+        The scorer's section (`[fraud]`, `[maintenance]`).
+    export
+        Export Prometheus metrics (off in evaluation and tests).
+    clock
+        Wall clock, only for alerts' `created_at`.
+    alert_cooldown
+        Per entity and kind, in event time.
 
     >>> class Doc(ScorerBase):
     ...     service = "doc"
-    >>> Doc.service
-    'doc'
+    >>> scorer = Doc(ScorerSettings(), export=False)
+    >>> scorer.models.champion.name, scorer.watermark
+    ('logistic+under', 0.0)
     """
 
     service: str = ""
-    #: The label kind this scorer learns from; the other kind is counted and ignored.
+    #: The label kind this scorer learns from; the other kinds are counted and ignored.
     label_kind: str = ""
-    models: ChampionChallenger
-    policy: AlertPolicy
-    threshold: Any
     join: Any
-    export: bool
-    drift_alerts: list[Alert]
-    label_outcomes: dict[str, int]
-    labels: LabelBuffer
-    watermark: float
-    _clock: Callable[[], float]
+
+    def __init__(
+        self,
+        settings: ScorerSettings,
+        export: bool = True,
+        clock: Callable[[], float] = time.time,
+        alert_cooldown: float = 600.0,
+    ) -> None:
+        self.settings = settings
+        self.export = export
+        self._clock = clock
+        self.models = ChampionChallenger(
+            self.service,
+            settings.champion,
+            settings.challenger,
+            monitor_window=settings.monitor_window,
+            top_features=settings.top_features,
+            drift_grace=settings.drift_grace,
+            export=export,
+        )
+        self.threshold = build_threshold(settings.threshold)
+        self.budget = AlertBudget(settings.threshold.alerts_per_hour)
+        self.labels = LabelBuffer(settings.label_buffer_limit)
+        self.policy = AlertPolicy(cooldown_seconds=alert_cooldown, clock=clock)
+        self.gate = AlertGate(self.policy, self.budget)
+        self.watermark = 0.0
+        self.label_outcomes: dict[str, int] = {}
+        self.scored = 0
+        self.drift_alerts: list[Alert] = []
+
+    def score(self, event: Any) -> Any:
+        raise NotImplementedError
+
+    def score_record(self, decision: Any, now: float) -> Score:
+        """The `scores` record of a decision; `now` is the wall clock when it is produced."""
+        raise NotImplementedError
 
     def _learn(self, resolution: Resolution) -> None:
         raise NotImplementedError
@@ -118,3 +175,45 @@ class ScorerBase:
         self.models.export()
         MODEL_THRESHOLD.labels(self.service).set(self.threshold.value)
         MODEL_PENDING.labels(self.service).set(len(self.join))
+
+    # Checkpoint --------------------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole scorer, for the service's checkpoint (see `streaming.state.stable`)."""
+        return {
+            "version": SNAPSHOT_VERSION,
+            "models": self.models,
+            "threshold": self.threshold,
+            "budget": self.budget,
+            "join": self.join,
+            "labels": self.labels,
+            "policy": self.policy.snapshot(),
+            "watermark": self.watermark,
+            "label_outcomes": dict(self.label_outcomes),
+            "scored": self.scored,
+            **self._own_state(),
+        }
+
+    def restore(self, snapshot: dict[str, Any]) -> list[str]:
+        """Restore a snapshot, then apply the configured models (promotion by config). Returns the changes."""
+        if snapshot.get("version") != SNAPSHOT_VERSION:
+            raise ValueError(f"unknown {self.service} snapshot version {snapshot.get('version')!r}")
+        self.models = snapshot["models"]
+        self.threshold = snapshot["threshold"]
+        self.budget = snapshot["budget"]
+        self.gate = AlertGate(self.policy, self.budget)
+        self.join = snapshot["join"]
+        self.labels = snapshot["labels"]
+        self.policy.restore(snapshot["policy"])
+        self.watermark = snapshot["watermark"]
+        self.label_outcomes = dict(snapshot["label_outcomes"])
+        self.scored = snapshot["scored"]
+        self._restore_own(snapshot)
+        return self.models.reconcile(self.settings.champion, self.settings.challenger)
+
+    def _own_state(self) -> dict[str, Any]:
+        """The subclass's own parts, merged into the snapshot."""
+        return {}
+
+    def _restore_own(self, snapshot: dict[str, Any]) -> None:
+        """Take the subclass's own parts back from a snapshot."""

@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from collections import deque
 
-from streaming.config.models import ThresholdSettings
+from consumers.learning.settings import ThresholdSettings
+from streaming.state.stable import stable
 
 __all__ = [
     "AlertBudget",
@@ -21,6 +22,7 @@ __all__ = [
 ]
 
 
+@stable("learning.fixed-threshold/1")
 class Threshold:
     """A fixed threshold; the base of the adaptive ones.
 
@@ -45,6 +47,7 @@ class Threshold:
 FixedThreshold = Threshold
 
 
+@stable("learning.alert-budget/1")
 class AlertBudget:
     """At most `alerts_per_hour` alerts in any rolling hour of event time.
 
@@ -78,6 +81,7 @@ class AlertBudget:
         return True
 
 
+@stable("learning.precision-threshold/1")
 class PrecisionThreshold(Threshold):
     """The lowest threshold whose precision over the last `window_size` labelled scores reaches the target.
 
@@ -132,6 +136,7 @@ class PrecisionThreshold(Threshold):
             self.value = max(self.floor, best)
 
 
+@stable("learning.budget-threshold/1")
 class BudgetThreshold(Threshold):
     """The score quantile that would have raised `alerts_per_hour` alerts over the recent scores.
 

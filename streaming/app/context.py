@@ -15,7 +15,9 @@ from streaming.schemas.base import Event
 #: How much of an oversize record its dead letter keeps.
 MAX_KEPT_PREFIX = 64 * 1024
 
-SendFunction = Callable[[str, bytes | None, bytes | None, int | None, list[tuple[str, bytes]] | None], Any]
+#: `send(topic, key, value, timestamp_ms=None, partition=None, headers=None)`: one record into the current
+#: commit (transaction) of the service.
+SendFunction = Callable[..., Any]
 
 
 class Context:
@@ -25,13 +27,26 @@ class Context:
     at-least-once, outputs are flushed before offsets are committed.
     """
 
-    def __init__(self, settings: Settings, service: str, group_id: str, send: SendFunction) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        service: str,
+        group_id: str,
+        send: SendFunction,
+        stop: Callable[[], None] | None = None,
+    ) -> None:
         self.settings = settings
         self.service = service
         self.group_id = group_id
         self._send = send
+        self._stop = stop
         self.dead_letters = 0
         self.late_events = 0
+
+    def stop(self) -> None:
+        """Ask the service to stop after the current batch (e.g. a bounded run that has seen enough)."""
+        if self._stop is not None:
+            self._stop()
 
     @staticmethod
     def now() -> float:
@@ -58,21 +73,10 @@ class Context:
         record_key = (key if key is not None else event.entity_key()).encode()
         stamp = timestamp if timestamp is not None else getattr(event, "event_time", None)
         timestamp_ms = int(stamp * 1000) if isinstance(stamp, int | float) else None
-        self._send(topic, record_key, encode(event), timestamp_ms, None)
+        self._send(topic, record_key, encode(event), timestamp_ms)
         EVENTS_OUT.labels(self.service, topic).inc()
         if event_time is not None:
             EVENT_TO_OUTPUT_SECONDS.labels(self.service).observe(max(0.0, time.time() - event_time))
-
-    def emit_raw(
-        self,
-        topic: str,
-        key: bytes | None,
-        value: bytes | None,
-        timestamp_ms: int | None = None,
-        headers: list[tuple[str, bytes]] | None = None,
-    ) -> None:
-        self._send(topic, key, value, timestamp_ms, headers)
-        EVENTS_OUT.labels(self.service, topic).inc()
 
     def dead_letter(self, record: Record, reason: DeadLetterReason, error: BaseException | str) -> None:
         """Send the untouched record to the dead-letter topic with why it failed."""
@@ -99,7 +103,7 @@ class Context:
             failed_at=time.time(),
         )
         topic = self.topic("dead_letters")
-        self._send(topic, record.key, encode(letter), record.timestamp_ms, None)
+        self._send(topic, record.key, encode(letter), record.timestamp_ms)
         DEAD_LETTERS.labels(self.service, record.topic, reason).inc()
         self.dead_letters += 1
 
@@ -111,6 +115,6 @@ class Context:
             ("source-offset", str(record.offset).encode()),
             ("late-detail", detail.encode()),
         ]
-        self._send(self.topic("late_events"), record.key, record.value, record.timestamp_ms, headers)
+        self._send(self.topic("late_events"), record.key, record.value, record.timestamp_ms, headers=headers)
         LATE_EVENTS.labels(self.service, record.topic).inc()
         self.late_events += 1

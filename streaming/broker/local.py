@@ -243,26 +243,11 @@ class LocalBroker:
 
     def answers_metadata(self, timeout_seconds: float = 5.0) -> bool:
         """True when the broker answers a metadata request and has a controller."""
-        from kafka import KafkaAdminClient
-        from kafka.errors import KafkaError
+        from streaming.kafka.admin import cluster_answers
 
         if not self.port_open():
             return False
-        try:
-            admin = KafkaAdminClient(
-                bootstrap_servers=self.bootstrap,
-                request_timeout_ms=int(timeout_seconds * 1000),
-                client_id="streaming-broker-probe",
-            )
-        except (KafkaError, OSError, ValueError):
-            return False
-        try:
-            cluster = admin.describe_cluster()
-            return bool(cluster.get("brokers")) and cluster.get("controller_id", -1) != -1
-        except (KafkaError, OSError, ValueError):
-            return False
-        finally:
-            admin.close()
+        return cluster_answers(self.bootstrap, timeout_seconds, client_id="streaming-broker-probe")
 
     def status(self) -> BrokerStatus:
         pid = self._read_pid()

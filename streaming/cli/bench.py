@@ -13,23 +13,13 @@ from streaming.cli.common import add_common_options, bootstrap_for, settings_fro
 BENCHMARK_DIR = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "bench",
-        help="run the benchmarks (Kafka client ceiling, each stage, the whole pipeline); print JSON",
-        description=(
-            "Runs every script of benchmarks/ as its own process against the configured broker (the local "
-            "one, started if needed) and prints one JSON document: the machine, each script's output, and "
-            "the headline numbers."
-        ),
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--only", nargs="+", metavar="NAME", help="run only these benchmarks (e.g. kafka_baseline)"
     )
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per script (900)")
     parser.add_argument("--out", type=Path, help="also write the JSON to this file")
     add_common_options(parser)
-    parser.set_defaults(handler=_run)
 
 
 def _load_runner() -> ModuleType:
@@ -43,7 +33,7 @@ def _load_runner() -> ModuleType:
     return module
 
 
-def _run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     # Every script resolves the broker the same way; resolving once here starts the local one if needed.
     os.environ["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap_for(settings)

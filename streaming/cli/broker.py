@@ -12,28 +12,23 @@ from streaming.cli.common import add_common_options, settings_from_args
 from streaming.config import BrokerSettings
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("broker", help="run the embedded single-node Apache Kafka (KRaft)")
-    actions = parser.add_subparsers(dest="broker_action", metavar="ACTION", required=True)
-    for name, handler, text in (
-        ("start", _start, "start the broker (no-op when running) and wait until it answers"),
-        ("stop", _stop, "shut the broker down cleanly"),
-        ("status", _status, "say whether the broker runs and answers"),
-        ("logs", _logs, "print the broker's last log lines"),
-    ):
-        action = actions.add_parser(name, help=text)
-        action.add_argument("--port", type=int, help="client port (default 9092; the controller uses port+1)")
-        action.add_argument("--data-dir", type=Path, help="where the broker keeps its data and logs")
-        add_common_options(action)
-        action.set_defaults(handler=handler)
-        if name == "start":
-            action.add_argument("--fresh", action="store_true", help="wipe the data directory first")
-            action.add_argument(
-                "--timeout", type=float, default=None, help="seconds to wait for it to answer"
-            )
-        if name == "logs":
-            action.add_argument("-n", "--lines", type=int, default=50)
-            action.add_argument("-f", "--follow", action="store_true")
+def add_arguments(action: argparse.ArgumentParser) -> None:
+    """Options of every `streaming broker` action."""
+    action.add_argument("--port", type=int, help="client port (default 9092; the controller uses port+1)")
+    action.add_argument("--data-dir", type=Path, help="where the broker keeps its data and logs")
+    add_common_options(action)
+
+
+def add_start_arguments(action: argparse.ArgumentParser) -> None:
+    add_arguments(action)
+    action.add_argument("--fresh", action="store_true", help="wipe the data directory first")
+    action.add_argument("--timeout", type=float, default=None, help="seconds to wait for it to answer")
+
+
+def add_logs_arguments(action: argparse.ArgumentParser) -> None:
+    add_arguments(action)
+    action.add_argument("-n", "--lines", type=int, default=50)
+    action.add_argument("-f", "--follow", action="store_true")
 
 
 def _broker(args: argparse.Namespace) -> LocalBroker:
@@ -47,7 +42,7 @@ def _broker(args: argparse.Namespace) -> LocalBroker:
     return LocalBroker(broker_settings)
 
 
-def _start(args: argparse.Namespace) -> int:
+def start(args: argparse.Namespace) -> int:
     broker = _broker(args)
     was_running = broker.status().running
     started = time.monotonic()
@@ -60,19 +55,19 @@ def _start(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stop(args: argparse.Namespace) -> int:
+def stop(args: argparse.Namespace) -> int:
     broker = _broker(args)
     print("stopped" if broker.stop() else "not running")
     return 0
 
 
-def _status(args: argparse.Namespace) -> int:
+def status(args: argparse.Namespace) -> int:
     status = _broker(args).status()
     print(status.describe())
     return 0 if status.answering else 3
 
 
-def _logs(args: argparse.Namespace) -> int:
+def logs(args: argparse.Namespace) -> int:
     broker = _broker(args)
     print(broker.tail_logs(args.lines))
     if args.follow:

@@ -12,18 +12,44 @@ from streaming.kafka.bootstrap import resolve_bootstrap, with_bootstrap
 
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:
+    """--config, --bootstrap, --topic-prefix and --log-level. They may be given before the command's last
+    word too (`streaming consume --bootstrap h:9092 windows`): unset, they leave no default behind that would
+    hide a value given earlier."""
     group = parser.add_argument_group("common options")
-    group.add_argument("--config", help="TOML settings file (default: $STREAMING_CONFIG or ./streaming.toml)")
+    unset = argparse.SUPPRESS
     group.add_argument(
-        "--bootstrap", help="Kafka bootstrap servers; default $KAFKA_BOOTSTRAP_SERVERS or local"
+        "--config", default=unset, help="TOML settings file (default: $STREAMING_CONFIG or ./streaming.toml)"
     )
-    group.add_argument("--topic-prefix", help="Prefix for every topic name (settings: topics.prefix)")
-    group.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR")
+    group.add_argument(
+        "--bootstrap",
+        default=unset,
+        help="Kafka bootstrap servers; default $KAFKA_BOOTSTRAP_SERVERS or local",
+    )
+    group.add_argument(
+        "--topic-prefix", default=unset, help="Prefix for every topic name (settings: topics.prefix)"
+    )
+    group.add_argument("--log-level", default=unset, help="DEBUG, INFO, WARNING or ERROR")
+
+
+def add_run_options(parser: argparse.ArgumentParser, service: str) -> None:
+    """Options every long-running service shares: bounded runs, the instance id, the metrics endpoint."""
+    group = parser.add_argument_group("run")
+    group.add_argument("--duration", type=float, help="stop after this many seconds")
+    group.add_argument("--idle-exit", type=float, help="stop after this many seconds without input")
+    group.add_argument(
+        "--instance-id", help="unique per process of the group (transactional id); default: the host name"
+    )
+    group.add_argument(
+        "--metrics-port",
+        type=int,
+        help=f"/metrics port (default: metrics.ports.{service}; 0 = any free port)",
+    )
+    group.add_argument("--no-metrics", action="store_true", help="do not serve /metrics")
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     if getattr(args, "config", None):
-        os.environ["STREAMING_CONFIG"] = args.config
+        os.environ["STREAMING_CONFIG"] = str(args.config)
     settings = with_bootstrap(Settings(), getattr(args, "bootstrap", None))
     if getattr(args, "topic_prefix", None) is not None:
         topics = settings.topics.model_copy(update={"prefix": args.topic_prefix})

@@ -4,28 +4,40 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from streaming.cli.common import add_common_options, settings_from_args
 from streaming.config.reference import settings_table
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("config", help="show the effective settings or the settings reference")
-    actions = parser.add_subparsers(dest="config_action", metavar="ACTION", required=True)
-    show = actions.add_parser("show", help="print the effective settings (file + environment + defaults)")
+def add_show_arguments(show: argparse.ArgumentParser) -> None:
     add_common_options(show)
-    show.set_defaults(handler=_show)
-    table = actions.add_parser("table", help="print every setting as a Markdown table")
-    table.set_defaults(handler=lambda args: print(settings_table()) or 0)
 
 
-def _show(args: argparse.Namespace) -> int:
+def add_table_arguments(table: argparse.ArgumentParser) -> None:
+    """No options: the table is the defaults."""
+
+
+def table(args: argparse.Namespace) -> int:
+    print(settings_table())
+    return 0
+
+
+def masked(value: Any, key: str = "") -> Any:
+    """The settings with every password and secret replaced by `***`, in any section.
+
+    >>> masked({"kafka": {"sasl_plain_password": "p"}, "hooks": [{"secrets": ["a", "b"], "url": "u"}]})
+    {'kafka': {'sasl_plain_password': '***'}, 'hooks': [{'secrets': ['***', '***'], 'url': 'u'}]}
+    """
+    if isinstance(value, dict):
+        return {name: masked(item, name) for name, item in value.items()}
+    hidden = "password" in key or "secret" in key
+    if isinstance(value, list):
+        return ["***" if hidden else masked(item) for item in value]
+    return "***" if hidden and value else value
+
+
+def show(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    data = settings.model_dump(mode="json")
-    for secret in ("sasl_plain_password",):
-        if data["kafka"].get(secret):
-            data["kafka"][secret] = "***"
-    for subscriber in data["alerts"].get("subscribers", []):
-        subscriber["secrets"] = ["***" for _ in subscriber.get("secrets", [])]
-    print(json.dumps(data, indent=2))
+    print(json.dumps(masked(settings.model_dump(mode="json")), indent=2))
     return 0

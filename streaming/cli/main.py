@@ -1,71 +1,106 @@
-"""`streaming`: one entry point, with a subcommand per job."""
+"""`streaming`: one entry point; its commands come from the core and from every registered service.
+
+The parser is built from declarations (`Command`, `CommandGroup`): every command's options are added from
+its light `arguments` module, so `--help` lists everything; its `run` module is imported only when it
+runs. Nothing guesses from argv.
+"""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 
 from streaming.broker import BrokerError
+from streaming.cli.commands import CORE_COMMANDS, GROUPS
+from streaming.cli.common import add_common_options
+from streaming.services import Command, CommandGroup, RegistryError, registry, resolve
 
-#: command -> the module that registers it (`register(subparsers)`, with `set_defaults(handler=...)`).
-COMMAND_MODULES: dict[str, str] = {
-    "broker": "streaming.cli.broker",
-    "topics": "streaming.cli.topics",
-    "config": "streaming.cli.config",
-    "produce": "producers.cli",
-    "replay": "streaming.replay.cli",
-    "record": "streaming.replay.cli",
-    "rewind": "streaming.replay.cli",
-    "consume": "consumers.cli",
-    "evaluate": "consumers.learning.cli",
-    "alerts": "consumers.alerting.cli",
-    "demo": "streaming.cli.demo",
-    "bench": "streaming.cli.bench",
-}
+RUN_ATTRIBUTE = "_streaming_run"
 
 
-#: The arguments being parsed, for modules that register lazily (see consumers/cli.py).
-current_arguments: list[str] = []
+class _Tree:
+    """The parser's nesting: a subparsers action per group word path, created on first use."""
+
+    def __init__(self, root: argparse.ArgumentParser, groups: dict[tuple[str, ...], CommandGroup]) -> None:
+        self.groups = groups
+        self._parsers: dict[tuple[str, ...], argparse.ArgumentParser] = {(): root}
+        self._children: dict[tuple[str, ...], argparse._SubParsersAction[argparse.ArgumentParser]] = {}
+
+    def children(self, path: tuple[str, ...]) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+        if path not in self._children:
+            parser = self.parser(path)
+            self._children[path] = parser.add_subparsers(
+                dest="_".join(("command", *path)),
+                metavar="COMMAND" if not path else "ACTION",
+                required=bool(path),
+            )
+        return self._children[path]
+
+    def parser(self, path: tuple[str, ...]) -> argparse.ArgumentParser:
+        if path not in self._parsers:
+            group = self.groups.get(path)
+            help_text = group.help if group else None
+            parser = self.children(path[:-1]).add_parser(
+                path[-1], help=help_text, description=(group.description or group.help) if group else None
+            )
+            add_common_options(parser)
+            self._parsers[path] = parser
+        return self._parsers[path]
+
+    def add(self, command: Command) -> None:
+        parent = self.children(command.path[:-1])
+        parser = parent.add_parser(
+            command.path[-1], help=command.help, description=command.description or command.help
+        )
+        resolve(command.arguments)(parser)
+        parser.set_defaults(**{RUN_ATTRIBUTE: command.run})
 
 
-def requested_word(argv: Sequence[str], position: int = 0) -> str | None:
-    """The `position`-th word of argv that is not an option, e.g. the subcommand."""
-    words = [word for word in argv if not word.startswith("-")]
-    return words[position] if len(words) > position else None
+def commands() -> list[Command]:
+    """Every command: the core's, then the services', in the order they are listed in `--help`."""
+    services = registry()
+    found: dict[tuple[str, ...], Command] = {command.path: command for command in CORE_COMMANDS}
+    for path, command in services.commands.items():
+        if path in found:
+            raise RegistryError(f"`{command.name}` is a core command; a service may not redefine it")
+        found[path] = command
+    return list(found.values())
 
 
-def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
-    """The parser. With argv naming a command, only that command's module is imported: services start
-    faster and one command's import problems cannot break another."""
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="streaming",
-        description="Sensor and payment streams on Apache Kafka: windows, online models, alerts, metrics.",
+        description="Streaming pipelines on Apache Kafka: event-time windows, online models, alerts.",
     )
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    command = requested_word(argv or [])
-    modules = (
-        [COMMAND_MODULES[command]]
-        if command in COMMAND_MODULES
-        else list(dict.fromkeys(COMMAND_MODULES.values()))
-    )
-    for module_name in modules:
-        importlib.import_module(module_name).register(subparsers)
+    groups = {group.path: group for group in GROUPS}
+    for path, group in registry().groups().items():
+        groups.setdefault(path, group)
+    tree = _Tree(parser, groups)
+    tree.children(())
+    # Groups first, in declaration order, so `--help` lists them before the single commands.
+    for path in groups:
+        if any(command.path[: len(path)] == path for command in commands()):
+            tree.parser(path)
+    for command in commands():
+        tree.add(command)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
-    current_arguments[:] = arguments
-    parser = build_parser(arguments)
+    try:
+        parser = build_parser()
+    except RegistryError as error:
+        print(f"streaming: {error}", file=sys.stderr)
+        return 2
     args = parser.parse_args(arguments)
-    handler = getattr(args, "handler", None)
-    if handler is None:
+    run = getattr(args, RUN_ATTRIBUTE, None)
+    if run is None:
         parser.print_help()
         return 2
     try:
-        return int(handler(args) or 0)
+        return int(resolve(run)(args) or 0)
     except BrokerError as error:
         print(f"streaming: {error}", file=sys.stderr)
         return 2

@@ -11,21 +11,18 @@ from streaming.console import console
 from streaming.kafka import ensure_topics, make_admin, topic_specs
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("topics", help="create or list the pipeline's topics")
-    actions = parser.add_subparsers(dest="topics_action", metavar="ACTION", required=True)
-    create = actions.add_parser("create", help="create every catalog topic that is missing (idempotent)")
+def add_create_arguments(create: argparse.ArgumentParser) -> None:
     add_common_options(create)
     create.add_argument(
         "--partitions", type=int, help="partitions for new topics (default: topics.partitions)"
     )
-    create.set_defaults(handler=_create)
-    listing = actions.add_parser("list", help="show the catalog and whether each topic exists")
+
+
+def add_list_arguments(listing: argparse.ArgumentParser) -> None:
     add_common_options(listing)
-    listing.set_defaults(handler=_list)
 
 
-def _create(args: argparse.Namespace) -> int:
+def create(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if args.partitions:
         settings = settings.model_copy(
@@ -41,7 +38,7 @@ def _create(args: argparse.Namespace) -> int:
     return 0
 
 
-def _list(args: argparse.Namespace) -> int:
+def list_topics(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     admin = make_admin(settings, bootstrap_for(settings))
     try:

@@ -13,7 +13,7 @@ class ProcessingSettings(BaseModel):
 
     processing_guarantee: Literal["exactly-once", "at-least-once"] = Field(
         default="exactly-once",
-        description="Downsampler's guarantee: exactly-once (Kafka transactions) or at-least-once.",
+        description="Guarantee of changelog-state services: exactly-once (transactions) or at-least-once.",
     )
     max_poll_records: int = Field(default=5_000, description="Most records one consumer poll returns.")
     max_poll_interval_ms: int = Field(
@@ -38,7 +38,10 @@ class ProcessingSettings(BaseModel):
         default="earliest",
         description="Start of a group with no committed offsets: earliest (all data) or latest (new only).",
     )
-    state_dir: Path = Field(default=Path(".streaming/state"), description="Local checkpoints of models.")
+    state_dir: Path = Field(
+        default=Path(".streaming/state"),
+        description="Where services keep local checkpoints, one directory per group.",
+    )
     lag_refresh_seconds: float = Field(
         default=5.0, description="How often consumers refresh their consumer-lag metric, in wall seconds."
     )
@@ -52,27 +55,23 @@ class MetricsSettings(BaseModel):
         default=True,
         description="Serve Prometheus /metrics from each service; --no-metrics turns it off for one run.",
     )
-    producer_sensors_port: int = Field(
-        default=9101, description="/metrics port of the sensor producer; 0 picks a free port."
-    )
-    producer_transactions_port: int = Field(
-        default=9102, description="/metrics port of the transaction producer; 0 picks a free port."
-    )
-    downsampler_port: int = Field(
-        default=9103, description="/metrics port of the downsampler; 0 picks a free port."
-    )
-    maintenance_port: int = Field(
-        default=9104, description="/metrics port of the maintenance scorer; 0 picks a free port."
-    )
-    fraud_port: int = Field(
-        default=9105, description="/metrics port of the fraud scorer; 0 picks a free port."
-    )
-    alerts_port: int = Field(
-        default=9106, description="/metrics port of the alert dispatcher; 0 picks a free port."
+    ports: dict[str, int] = Field(
+        default_factory=dict,
+        description='Per-service /metrics port overrides, e.g. {"alerts": 9206}; 0 picks a free port.',
     )
 
     def port_for(self, service: str) -> int:
-        return int(getattr(self, f"{service.replace('-', '_')}_port"))
+        """The service's port: an override here, else the one its definition declares."""
+        # Keys are written with underscores where service names have hyphens (environment variables).
+        for key in (service, service.replace("-", "_")):
+            if key in self.ports:
+                return self.ports[key]
+        from streaming.services import registry
+
+        port = registry().metrics_port(service)
+        if port is None:
+            raise KeyError(f"service {service!r} declares no metrics port; set metrics.ports.{service}")
+        return port
 
 
 class LoggingSettings(BaseModel):

@@ -48,6 +48,15 @@ class KafkaSettings(BaseModel):
         default="streaming",
         description="Start of every Kafka client id (<prefix>-<role>-<host>-<pid>), seen in broker logs.",
     )
+    linger_ms: int = Field(
+        default=5,
+        description="How long a producer waits to fill a batch, in ms (transactional outputs use 1 ms).",
+    )
+    batch_size: int = Field(default=262_144, description="Largest producer batch per partition, in bytes.")
+    compression_type: str | None = Field(
+        default=None,
+        description="Producer compression: gzip, snappy, lz4 or zstd (some need extra packages). Unset: off.",
+    )
     request_timeout_ms: int = Field(
         default=30_000,
         description="How long a client waits for a broker response before retrying or failing, in ms.",
@@ -121,29 +130,8 @@ class TopicSettings(BaseModel):
     replication_factor: int = Field(
         default=1, description="Replicas of each topic the pipeline creates; at most the number of brokers."
     )
-    sensor_readings: str = Field(
-        default="sensor-readings",
-        description="Topic of raw sensor readings, several per record, keyed by machine_id.",
-    )
-    transactions: str = Field(default="transactions", description="Topic of card payments, keyed by card_id.")
-    labels: str = Field(
-        default="labels", description="Topic of late ground truth: machine failures and chargebacks."
-    )
-    sensor_windows: str = Field(
-        default="sensor-windows",
-        description="Topic of closed window aggregates (the downsampled stream), keyed by machine_id.",
-    )
-    scores: str = Field(default="scores", description="Topic of model scores, one per window or transaction.")
-    alerts: str = Field(
-        default="alerts", description="Topic of maintenance, fraud, drift and operational alerts."
-    )
-    late_events: str = Field(
-        default="late-events", description="Topic of records later than the allowed lateness, kept whole."
-    )
-    dead_letters: str = Field(
-        default="dead-letters", description="Topic of undecodable or unprocessable records, with the reason."
-    )
-    alert_dead_letters: str = Field(
-        default="alert-dead-letters", description="Topic of alerts no subscriber accepted in time."
+    names: dict[str, str] = Field(
+        default_factory=dict,
+        description='Topic renames by catalog name, e.g. {"late_events": "late"}; see the catalog.',
     )
     max_message_bytes: int = Field(default=1_048_576, description="Larger records are dead-lettered.")

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from streaming.config import Settings
+from streaming.config import settings_class
 
 START_MARKER = "<!-- settings-table:start -->"
 END_MARKER = "<!-- settings-table:end -->"
@@ -57,11 +57,40 @@ def _rows(model: type[BaseModel], path: list[str], instance: Any) -> Iterator[tu
         yield toml_path, environment, shown, description
 
 
+def _declared_rows(toml_path: str) -> Iterator[tuple[str, str, str, str]]:
+    """One row per registered service's port and per catalog topic, under the maps that override them."""
+    from streaming.services import registry
+
+    services = registry()
+    if toml_path == "metrics.ports":
+        for name, service in sorted(services.services.items()):
+            if service.metrics_port is not None:
+                key = name.replace("-", "_")
+                yield (
+                    f"metrics.ports.{key}",
+                    f"STREAMING_METRICS__PORTS__{key.upper()}",
+                    str(service.metrics_port),
+                    f"/metrics port of {name} ({service.description}).",
+                )
+    if toml_path == "topics.names":
+        for logical, spec in sorted(services.topics.items()):
+            description = spec.description.replace("|", "\\|")
+            yield (
+                f"topics.names.{logical}",
+                f"STREAMING_TOPICS__NAMES__{logical.upper()}",
+                json.dumps(spec.default_name),
+                f"Topic (key: {spec.key}): {description}",
+            )
+
+
 def settings_table() -> str:
-    """A Markdown table of every setting, in declaration order."""
-    defaults = Settings.model_construct()
+    """A Markdown table of every setting, in declaration order: the core's sections, then each registered
+    service's, with one row per service port and catalog topic."""
+    model = settings_class()
+    defaults = model.model_construct()
     lines = ["| setting (TOML) | environment variable | default | meaning |", "|---|---|---|---|"]
-    for toml_path, environment, default, description in _rows(Settings, [], defaults):
-        default_cell = default if len(default) <= 60 else default[:57] + "..."
-        lines.append(f"| `{toml_path}` | `{environment}` | `{default_cell}` | {description} |")
+    for row in _rows(model, [], defaults):
+        for toml_path, environment, default, description in (row, *_declared_rows(row[0])):
+            default_cell = default if len(default) <= 60 else default[:57] + "..."
+            lines.append(f"| `{toml_path}` | `{environment}` | `{default_cell}` | {description} |")
     return "\n".join(lines)

@@ -50,9 +50,9 @@ def scrape_config(
 ) -> dict[str, Any]:
     """A Prometheus configuration with one job per service name, each scraping `host:port`.
 
-    >>> config = scrape_config({"fraud": "127.0.0.1:9105"})
+    >>> config = scrape_config({"alerts": "127.0.0.1:9106"})
     >>> config["scrape_configs"][0]["job_name"], config["scrape_configs"][0]["static_configs"]
-    ('fraud', [{'targets': ['127.0.0.1:9105']}])
+    ('alerts', [{'targets': ['127.0.0.1:9106']}])
     """
     interval = _duration(scrape_interval_seconds)
     config: dict[str, Any] = {
@@ -194,17 +194,6 @@ class PrometheusServer:
         """{job: health} of the active scrape targets ("up", "down" or "unknown")."""
         body = httpx.get(f"{self.url}/api/v1/targets", timeout=10.0).json()
         return {target["labels"]["job"]: target["health"] for target in body["data"]["activeTargets"]}
-
-    def wait_for_scrapes(self, minimum_up: int = 1, timeout_seconds: float = 30.0) -> dict[str, str]:
-        """Wait until at least `minimum_up` targets were scraped successfully; returns the health map."""
-        deadline = time.monotonic() + timeout_seconds
-        health: dict[str, str] = {}
-        while time.monotonic() < deadline:
-            health = self.targets_health()
-            if sum(1 for state in health.values() if state == "up") >= minimum_up:
-                return health
-            time.sleep(0.5)
-        return health
 
     def stop(self, timeout_seconds: float = 10.0) -> None:
         self._terminate(timeout_seconds)

@@ -23,9 +23,9 @@ import matplotlib.pyplot as plt
 from streaming.demo.alert_feed import SeenAlert
 from streaming.demo.dashboards import QueryCheck
 from streaming.demo.samples import ServiceSeries
-from streaming.demo.view import MODEL_GAUGES, MODEL_SERVICES, STAGES
+from streaming.demo.services import latency_objectives, model_services, stage_metrics
+from streaming.demo.view import MODEL_GAUGES
 
-SLO_SECONDS = {"fraud": 0.1, "maintenance": 1.0}
 RATE_WINDOW_SECONDS = 5.0
 QUANTILE_WINDOW_SECONDS = 10.0
 
@@ -58,7 +58,6 @@ class RunData:
     series: Mapping[str, ServiceSeries]
     alerts: list[SeenAlert]
     stages: list[StageSummary]
-    missing: dict[str, str]
     dashboard_checks: list[QueryCheck] = field(default_factory=list)
     prometheus_url: str | None = None
     prometheus_pid: int | None = None
@@ -67,7 +66,7 @@ class RunData:
 
 def stage_events(name: str, series: ServiceSeries | None) -> float | None:
     """Events a stage handled: sent for producers, consumed for the rest."""
-    metrics = STAGES.get(name)
+    metrics = stage_metrics().get(name)
     if metrics is None or series is None or series.latest is None:
         return None
     counter = metrics.rate_in or metrics.rate_out
@@ -99,7 +98,7 @@ def _finish(figure: Any, path: Path) -> Path:
 def plot_throughput(data: RunData, path: Path) -> Path:
     figure, axis = plt.subplots(figsize=(10, 4.5))
     for name, series in data.series.items():
-        metrics = STAGES.get(name)
+        metrics = stage_metrics().get(name)
         if metrics is None or not series.snapshots:
             continue
         counter = metrics.rate_in or metrics.rate_out
@@ -121,14 +120,18 @@ def plot_throughput(data: RunData, path: Path) -> Path:
 
 
 def plot_latency(data: RunData, path: Path) -> Path:
+    stages = stage_metrics()
+    objectives = latency_objectives()
     named = [
-        (name, series) for name, series in data.series.items() if STAGES.get(name) and STAGES[name].latency
+        (name, series)
+        for name, series in data.series.items()
+        if (stage := stages.get(name)) and stage.latency
     ]
     columns = 3
     rows = max(1, (len(named) + columns - 1) // columns)
     figure, axes = plt.subplots(rows, columns, figsize=(13, 3.4 * rows), squeeze=False)
     for axis, (name, series) in zip(axes.flat, named, strict=False):
-        histogram = STAGES[name].latency
+        histogram = stages[name].latency
         assert histogram is not None
         for quantile in (0.5, 0.95, 0.99):
             xs, ys = _over_time(
@@ -140,13 +143,13 @@ def plot_latency(data: RunData, path: Path) -> Path:
             )
             if xs:
                 axis.plot(xs, ys, label=f"p{round(quantile * 100)}")
-        if name in SLO_SECONDS:
+        if name in objectives:
             axis.axhline(
-                SLO_SECONDS[name],
+                objectives[name],
                 color="red",
                 linestyle="--",
                 linewidth=1,
-                label=f"SLO {SLO_SECONDS[name]:g} s",
+                label=f"SLO {objectives[name]:g} s",
             )
         axis.set_title(f"{name}: {histogram.removeprefix('streaming_')}", fontsize=9)
         axis.set_yscale("log")
@@ -179,8 +182,9 @@ def plot_lag(data: RunData, path: Path) -> Path:
 
 
 def plot_models(data: RunData, path: Path) -> Path:
-    figure, axes = plt.subplots(1, len(MODEL_SERVICES), figsize=(12, 4), squeeze=False)
-    for axis, service in zip(axes.flat, MODEL_SERVICES, strict=True):
+    models = model_services()
+    figure, axes = plt.subplots(1, max(1, len(models)), figsize=(12, 4), squeeze=False)
+    for axis, service in zip(axes.flat, models, strict=False):
         series = data.series.get(service)
         if series is not None:
             for gauge in MODEL_GAUGES:
@@ -207,7 +211,7 @@ def plot_models(data: RunData, path: Path) -> Path:
 def plot_alerts(data: RunData, path: Path) -> Path:
     figure, axis = plt.subplots(figsize=(10, 3.5))
     colours = {"info": "tab:blue", "warning": "tab:orange", "critical": "tab:red"}
-    kinds = sorted({seen.alert.kind for seen in data.alerts}) or ["maintenance", "fraud"]
+    kinds = sorted({seen.alert.kind for seen in data.alerts}) or ["none"]
     for severity, colour in colours.items():
         chosen = [seen for seen in data.alerts if seen.alert.severity == severity]
         if chosen:
@@ -249,7 +253,6 @@ def summary_dict(data: RunData) -> dict[str, Any]:
         "bootstrap": data.bootstrap,
         "topic_prefix": data.topic_prefix,
         "stages": [stage.__dict__ for stage in data.stages],
-        "missing": data.missing,
         "prometheus": {"url": data.prometheus_url, "pid": data.prometheus_pid}
         if data.prometheus_url
         else None,
@@ -302,7 +305,6 @@ def write_report(data: RunData, directory: Path) -> Path:
         + "</tr>"
         for stage in data.stages
     )
-    missing = "".join(f"<li><b>{html.escape(n)}</b>: {html.escape(r)}</li>" for n, r in data.missing.items())
     alerts = "".join(
         f"<tr><td>{seen.seen_at - data.started_at:,.1f}</td><td>{html.escape(seen.alert.kind)}</td>"
         f"<td>{html.escape(seen.alert.severity)}</td><td>{html.escape(seen.alert.entity_id)}</td>"
@@ -334,7 +336,6 @@ td:first-child,th:first-child{{text-align:left}}img{{max-width:100%;border:1px s
 <code>{html.escape(data.topic_prefix or "(none)")}</code>; {len(data.alerts)} alerts.</p>
 <h2>Stages</h2><table><tr><th>stage</th><th>status</th><th>events</th><th>events/s</th><th>p50</th><th>p99</th>
 <th>CPU s</th><th>CPU s per 1M events</th><th>peak RSS</th><th>stopped by</th></tr>{rows}</table>
-{f"<h2>Missing services</h2><ul>{missing}</ul>" if missing else ""}
 {f"<ul>{notes}</ul>" if notes else ""}
 {figures}
 {check_html}

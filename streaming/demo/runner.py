@@ -9,6 +9,7 @@ then SIGKILL) and writes the run report. Whatever happens (an error, Ctrl-C, SIG
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import logging
@@ -30,9 +31,10 @@ from streaming.demo.processes import ManagedProcess, ProcessGroup
 from streaming.demo.prometheus import PrometheusError, PrometheusServer, find_prometheus, free_port
 from streaming.demo.report import RunData, StageSummary, stage_events, write_report
 from streaming.demo.samples import MetricsScraper
-from streaming.demo.services import CommandCatalog, ServiceSpec, pipeline_services
-from streaming.demo.view import STAGES, LiveView
+from streaming.demo.services import PlannedProcess, planned_processes, stage_metrics
+from streaming.demo.view import LiveView
 from streaming.kafka import ensure_topics, make_admin, resolve_bootstrap
+from streaming.services import DemoRun
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +45,8 @@ class DemoOptions:
 
     duration_seconds: float = 60.0
     speedup: float = 120.0
-    transaction_rate: float = 200.0
-    machines: int = 100
-    failure_rate: float = 2.0
+    #: Options the services added to `streaming demo` (their defaults when not given).
+    service_options: argparse.Namespace | None = None
     report_root: Path = Path("reports")
     free_ports: bool = False
     prometheus: bool = True
@@ -63,7 +64,6 @@ class DemoResult:
     index: Path | None
     summary: dict[str, Any]
     started: dict[str, int]  # service name -> pid
-    missing: dict[str, str]
     failed: dict[str, int]  # service name -> exit code, for services that died during the run
     leftovers: list[int]
     dashboard_checks: list[QueryCheck] = field(default_factory=list)
@@ -79,6 +79,20 @@ class _UsagePoint:
     time: float
     cpu_seconds: float
     events: float | None
+
+
+def service_defaults(**overrides: Any) -> argparse.Namespace:
+    """The options services add to `streaming demo`, at their defaults but for `overrides` (for runs
+    started from code: `DemoOptions(service_options=service_defaults(failure_rate=6.0))`)."""
+    from streaming.cli.main import build_parser
+
+    defaults, _unknown = build_parser().parse_known_args(["demo"])
+    unknown = set(overrides) - set(vars(defaults))
+    if unknown:
+        raise TypeError(f"no demo options {sorted(unknown)}; the services declare {sorted(vars(defaults))}")
+    for name, value in overrides.items():
+        setattr(defaults, name, value)
+    return defaults
 
 
 def _port_is_free(port: int) -> bool:
@@ -124,11 +138,9 @@ class Demo:
             update={"topics": settings.topics.model_copy(update={"prefix": prefix})}
         )
         self.group = ProcessGroup(self.report_dir / "logs", self.options.stop_timeout_seconds)
-        self.catalog = CommandCatalog()
         self.bootstrap = ""
         self.processes: dict[str, ManagedProcess] = {}
-        self.specs: dict[str, ServiceSpec] = {}
-        self.missing: dict[str, str] = {}
+        self.planned: dict[str, PlannedProcess] = {item.name: item for item in planned_processes()}
         self.metrics_ports: dict[str, int] = {}
         self.prometheus: PrometheusServer | None = None
         self.scraper: MetricsScraper | None = None
@@ -168,19 +180,25 @@ class Demo:
         created = sum(1 for state in outcome.values() if state == "created")
         self.say(f"topics: {created} created, {len(outcome) - created} existed")
 
-    def _metrics_port(self, key: str) -> int:
-        configured = self.settings.metrics.port_for(key)
+    def _metrics_port(self, service: str) -> int:
+        configured = self.settings.metrics.port_for(service)
         if not self.options.free_ports and _port_is_free(configured):
             return configured
         port = free_port()
         if not self.options.free_ports:
-            self.notes.append(f"{key}: port {configured} was busy, used {port}")
+            self.notes.append(f"{service}: port {configured} was busy, used {port}")
         return port
 
-    def _environment(self, receiver_url: str, secret: str) -> dict[str, str]:
+    def _run_context(self) -> DemoRun:
+        options = argparse.Namespace(**vars(self.options.service_options or service_defaults()))
+        options.speedup = self.options.speedup
+        options.duration = self.options.duration_seconds
+        return DemoRun(options, self.settings, self.report_dir)
+
+    def _environment(self, run: DemoRun) -> dict[str, str]:
         env = dict(os.environ)
-        subscriber = {"name": "demo-receiver", "sink": "webhook", "url": receiver_url, "secrets": [secret]}
-        env["STREAMING_ALERTS__SUBSCRIBERS"] = json.dumps([subscriber])
+        for item in self.planned.values():
+            env.update(item.process.environment(run))
         env["STREAMING_PROCESSING__STATE_DIR"] = str((self.report_dir / "state").resolve())
         env["STREAMING_METRICS__ADDRESS"] = "127.0.0.1"
         env["PYTHONUNBUFFERED"] = "1"
@@ -189,48 +207,22 @@ class Demo:
         return env
 
     def _start_services(self) -> None:
-        receiver_port = free_port()
-        secret = secrets.token_hex(16)
-        env = self._environment(f"http://127.0.0.1:{receiver_port}/alerts", secret)
+        run = self._run_context()
+        env = self._environment(run)
         safety_duration = self.options.duration_seconds + self.options.stop_timeout_seconds + 60
-        options = self.options
-        specs = pipeline_services(
-            options.speedup,
-            receiver_port,
-            secret,
-            options.transaction_rate,
-            options.machines,
-            options.failure_rate,
-        )
-        # Receiver and consumers first, so they are listening when the producers begin.
-        order = sorted(specs, key=lambda spec: spec.name.startswith("producer-"))
-        for spec in order:
-            reason = self.catalog.missing_reason(spec)
-            if reason is not None:
-                self.missing[spec.name] = reason
-                self.say(f"{spec.name}: missing ({reason})")
-                continue
-            common: dict[str, str | None] = {
+        for item in self.planned.values():
+            common = {
                 "--bootstrap": self.bootstrap,
                 "--topic-prefix": self.settings.topics.prefix,
                 "--duration": f"{safety_duration:g}",
             }
-            if spec.metrics_key is not None:
-                port = self._metrics_port(spec.metrics_key)
+            if item.serves_metrics:
+                port = self._metrics_port(item.name)
                 common["--metrics-port"] = str(port)
-                if "--metrics-port" in (self.catalog.options(spec.command) or set()):
-                    self.metrics_ports[spec.name] = port
-                else:
-                    self.notes.append(
-                        f"{spec.name}: `{spec.command_text}` has no --metrics-port; not scraped"
-                    )
-            argv = [sys.executable, "-m", "streaming.cli.main", *self.catalog.argv(spec, common)]
-            skipped = self.catalog.skipped_options(spec, common)
-            if skipped:
-                self.notes.append(f"{spec.name}: `{spec.command_text}` does not accept {', '.join(skipped)}")
-            self.specs[spec.name] = spec
-            self.processes[spec.name] = self.group.start(spec.name, argv, env=env)
-            self.say(f"started {spec.name} (pid {self.processes[spec.name].pid}): {spec.command_text}")
+                self.metrics_ports[item.name] = port
+            argv = [sys.executable, "-m", "streaming.cli.main", *item.argv(run, common)]
+            self.processes[item.name] = self.group.start(item.name, argv, env=env)
+            self.say(f"started {item.name} (pid {self.processes[item.name].pid}): {item.command_text}")
 
     def _start_prometheus(self) -> None:
         if not self.options.prometheus:
@@ -254,11 +246,7 @@ class Demo:
 
     def statuses(self) -> dict[str, str]:
         statuses: dict[str, str] = {}
-        for spec in pipeline_services(self.options.speedup, 0, ""):
-            name = spec.name
-            if name in self.missing:
-                statuses[name] = f"missing: {self.missing[name]}"
-                continue
+        for name in self.planned:
             process = self.processes.get(name)
             if process is None:
                 statuses[name] = "not started"
@@ -354,7 +342,6 @@ class Demo:
             index,
             summary,
             {name: p.pid for name, p in self.processes.items()},
-            dict(self.missing),
             failed,
             leftovers,
             checks,
@@ -394,11 +381,10 @@ class Demo:
     # ---------------------------------------------------------------- report
 
     def _stage_summary(self, name: str) -> StageSummary:
-        spec = self.specs.get(name)
+        planned = self.planned[name]
         process = self.processes.get(name)
-        if spec is None or process is None:
-            command = next(s.command_text for s in pipeline_services(1, 0, "") if s.name == name)
-            return StageSummary(name, command, f"missing: {self.missing.get(name, 'not started')}")
+        if process is None:
+            return StageSummary(name, planned.command_text, "not started")
         series = self.scraper.series.get(name) if self.scraper else None
         if process.stopped_by == "exit" and process.returncode != 0:
             status = f"exited {process.returncode}"
@@ -408,7 +394,7 @@ class Demo:
             status = "ok"
         summary = StageSummary(
             name,
-            spec.command_text,
+            planned.command_text,
             status,
             stopped_by=process.stopped_by,
             pid=process.pid,
@@ -417,7 +403,7 @@ class Demo:
             peak_rss_bytes=process.usage.peak_rss_bytes or None,
         )
         summary.events = stage_events(name, series)
-        metrics = STAGES.get(name)
+        metrics = stage_metrics().get(name)
         if series is not None and metrics is not None and metrics.latency:
             summary.p50_seconds = series.overall_quantile(metrics.latency, 0.5)
             summary.p99_seconds = series.overall_quantile(metrics.latency, 0.99)
@@ -433,7 +419,7 @@ class Demo:
         return summary
 
     def _write_report(self, started_wall: float, checks: list[QueryCheck]) -> Path | None:
-        names = [spec.name for spec in pipeline_services(1, 0, "")]
+        names = list(self.planned)
         data = RunData(
             started_at=started_wall,
             ended_at=time.time(),
@@ -442,7 +428,6 @@ class Demo:
             series=self.scraper.series if self.scraper else {},
             alerts=self.alert_feed.snapshot() if self.alert_feed else [],
             stages=[self._stage_summary(name) for name in names],
-            missing=dict(self.missing),
             dashboard_checks=checks,
             prometheus_url=self.prometheus.url if self.prometheus else None,
             prometheus_pid=self._prometheus_pid,

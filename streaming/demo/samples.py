@@ -34,12 +34,6 @@ class Snapshot:
         values = self.values(name, where)
         return sum(value for _, value in values) if values else None
 
-    def by_label(self, name: str, label: str, where: LabelFilter = None) -> dict[str, float]:
-        grouped: dict[str, float] = {}
-        for labels, value in self.values(name, where):
-            grouped[labels.get(label, "")] = grouped.get(labels.get(label, ""), 0.0) + value
-        return grouped
-
 
 def _matches(labels: Labels, where: LabelFilter) -> bool:
     if where is None:

@@ -18,43 +18,9 @@ from rich.table import Table
 from rich.text import Text
 
 from streaming.demo.alert_feed import SeenAlert
-from streaming.demo.samples import LabelFilter, ServiceSeries
+from streaming.demo.samples import ServiceSeries
+from streaming.demo.services import model_services, stage_metrics
 
-
-@dataclass(frozen=True)
-class StageMetrics:
-    """Which series describe a stage: what it takes in, what it puts out, and its latency histogram."""
-
-    rate_in: str | None
-    rate_out: str | None
-    latency: str | None
-    out_filter: LabelFilter = None
-    lag: bool = True
-
-
-PRODUCER = StageMetrics(None, "streaming_producer_events_total", "streaming_producer_send_seconds", lag=False)
-CONSUMER = StageMetrics(
-    "streaming_events_in_total", "streaming_events_out_total", "streaming_event_to_output_seconds"
-)
-STAGES: dict[str, StageMetrics] = {
-    "producer-sensors": PRODUCER,
-    "producer-transactions": PRODUCER,
-    # Readings, not records: each sensor record carries several, and the producer counts readings too.
-    "downsampler": StageMetrics(
-        "streaming_window_input_readings_total",
-        "streaming_events_out_total",
-        "streaming_event_to_output_seconds",
-    ),
-    "maintenance": CONSUMER,
-    "fraud": CONSUMER,
-    "alerts": StageMetrics(
-        "streaming_events_in_total",
-        "streaming_alert_deliveries_total",
-        "streaming_alert_delivery_seconds",
-        out_filter={"outcome": "delivered"},
-    ),
-}
-MODEL_SERVICES = ("maintenance", "fraud")
 MODEL_GAUGES = ("roc_auc", "pr_auc", "precision", "recall", "f1")
 
 
@@ -79,8 +45,9 @@ class ModelRow:
 
 def stage_rows(series: Mapping[str, ServiceSeries], statuses: Mapping[str, str]) -> list[StageRow]:
     rows = []
+    stages = stage_metrics()
     for name, status in statuses.items():
-        metrics = STAGES.get(name)
+        metrics = stages.get(name)
         data = series.get(name)
         if metrics is None or data is None:
             rows.append(StageRow(name, status, None, None, None, None))
@@ -100,7 +67,7 @@ def stage_rows(series: Mapping[str, ServiceSeries], statuses: Mapping[str, str])
 
 def model_rows(series: Mapping[str, ServiceSeries]) -> list[ModelRow]:
     rows = []
-    for service in MODEL_SERVICES:
+    for service in model_services():
         data = series.get(service)
         if data is None or data.latest is None:
             continue
@@ -241,7 +208,7 @@ class LiveView:
                 "green"
                 if row.status == "running"
                 else "yellow"
-                if row.status.startswith("missing")
+                if row.status in ("starting", "not started")
                 else "red"
             )
             stage_table.add_row(

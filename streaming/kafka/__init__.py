@@ -1,20 +1,48 @@
-"""Everything that touches kafka-python: clients, bootstrap resolution and the topic catalog."""
+"""Everything that touches kafka-python: clients, the group consumer and output producer of the consume
+loop, bootstrap resolution, topic creation, admin questions, time ranges, group offsets, partitioning.
 
-from kafka.structs import OffsetAndMetadata, TopicPartition
+No module outside this package imports kafka-python.
+"""
 
-from streaming.kafka.bootstrap import resolve_bootstrap
+from streaming.kafka.admin import (
+    cluster_answers,
+    committed_offsets,
+    delete_topics,
+    partition_count,
+    topic_configs,
+)
+from streaming.kafka.bootstrap import resolve_bootstrap, with_bootstrap
 from streaming.kafka.clients import make_admin, make_consumer, make_producer
-from streaming.kafka.topics import TOPIC_CATALOG, TopicSpec, ensure_topics, topic_specs
+from streaming.kafka.errors import KafkaError, is_producer_fenced, is_rebalance_in_progress
+from streaming.kafka.group import GroupConsumer
+from streaming.kafka.output import OutputProducer
+from streaming.kafka.reading import TopicTail, read_partition
+from streaming.kafka.structs import ConsumerRecord, OffsetAndMetadata, TopicPartition, offset_and_metadata
+from streaming.kafka.topics import changelog_topic, ensure_topics, topic_specs
 
 __all__ = [
-    "TOPIC_CATALOG",
+    "ConsumerRecord",
+    "GroupConsumer",
+    "KafkaError",
     "OffsetAndMetadata",
+    "OutputProducer",
     "TopicPartition",
-    "TopicSpec",
+    "TopicTail",
+    "changelog_topic",
+    "cluster_answers",
+    "committed_offsets",
+    "delete_topics",
     "ensure_topics",
+    "is_producer_fenced",
+    "is_rebalance_in_progress",
     "make_admin",
     "make_consumer",
     "make_producer",
+    "offset_and_metadata",
+    "partition_count",
+    "read_partition",
     "resolve_bootstrap",
+    "topic_configs",
     "topic_specs",
+    "with_bootstrap",
 ]

@@ -28,15 +28,15 @@ def make_producer(
         "client_id": client_id(settings, role),
         "acks": "all",
         "enable_idempotence": True,
-        "linger_ms": settings.producers.linger_ms,
-        "batch_size": settings.producers.batch_size,
+        "linger_ms": settings.kafka.linger_ms,
+        "batch_size": settings.kafka.batch_size,
         "max_request_size": max(4 * 1024 * 1024, settings.topics.max_message_bytes * 2),
         "retries": 2_147_483_647,
         "delivery_timeout_ms": 120_000,
         **settings.kafka.client_options(),
     }
-    if settings.producers.compression_type:
-        options["compression_type"] = settings.producers.compression_type
+    if settings.kafka.compression_type:
+        options["compression_type"] = settings.kafka.compression_type
     if transactional_id is not None:
         options["transactional_id"] = transactional_id
         options["transaction_timeout_ms"] = 60_000

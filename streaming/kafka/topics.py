@@ -1,7 +1,7 @@
-"""The declarative topic catalog, and idempotent creation.
+"""The topic catalog on the cluster: idempotent creation of every declared topic.
 
-Every topic the pipeline uses is described once here: name, partitions, retention, cleanup policy and what
-its key is. `streaming topics create` and every service at start call `ensure_topics`.
+Topics are declared once, by the core (`streaming.topics.CORE_TOPICS`) and by the services that own them
+(`Service.topics`). `streaming topics create` and every service at start call `ensure_topics`.
 """
 
 from __future__ import annotations
@@ -13,24 +13,14 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from streaming.config import Settings
-from streaming.topics import GIB, MIB, TopicSpec
-
-TOPIC_CATALOG: tuple[TopicSpec, ...] = (
-    TopicSpec("sensor_readings", "machine_id", "Batches of raw readings, one machine per record.", 4 * GIB),
-    TopicSpec("transactions", "card_id", "Card payments.", 2 * GIB),
-    TopicSpec("labels", "machine_id or card_id", "Machine failures and chargebacks, late.", 256 * MIB),
-    TopicSpec("sensor_windows", "machine_id", "Closed window aggregates: the downsampled stream.", GIB),
-    TopicSpec("scores", "machine_id or card_id", "One model score per window or transaction.", GIB),
-    TopicSpec("alerts", "machine_id or card_id", "Maintenance, fraud, drift, operational alerts", 256 * MIB),
-    TopicSpec("late_events", "source key", "Events later than the allowed lateness, kept whole.", 256 * MIB),
-    TopicSpec("dead_letters", "source key", "Undecodable or unprocessable records, with reason", 256 * MIB),
-    TopicSpec("alert_dead_letters", "alert entity", "Alerts no subscriber accepted in time.", 256 * MIB),
-)
+from streaming.topics import TopicSpec
 
 
 def topic_specs(settings: Settings) -> dict[str, TopicSpec]:
-    """The catalog by full topic name."""
-    return {settings.topic_name(spec.logical_name): spec for spec in TOPIC_CATALOG}
+    """The catalog (the core's topics and every registered service's) by full topic name."""
+    from streaming.services import registry
+
+    return {settings.topic_name(spec.logical_name): spec for spec in registry().topics.values()}
 
 
 def changelog_topic(settings: Settings, group_id: str, store: str) -> str:
@@ -92,7 +82,7 @@ def _wait_for_metadata(admin: KafkaAdminClient, names: list[str], timeout_second
             partitions = topic.get("partitions") or []
             leaders_known = partitions and all(p.get("leader_id", -1) >= 0 for p in partitions)
             if topic.get("error_code", 0) == 0 and leaders_known:
-                pending.discard(topic["name"])
+                pending -= {topic["name"]}
         if pending:
             time.sleep(0.1)
     if pending:

@@ -1,7 +1,7 @@
 """Prometheus metrics of the core, the buckets every latency histogram uses, and the /metrics server.
 
 Naming follows Prometheus conventions: base units (`_seconds`, `_bytes`), `_total` on counters, ratios in
-0..1, and label values from small fixed sets only (never a machine or card id).
+0..1, and label values from small fixed sets only (never an entity id).
 """
 
 from streaming.metrics.catalog import (

@@ -1,6 +1,6 @@
 """The core's metric objects. Domain packages define theirs beside their code, with the same conventions.
 
-Every series carries `service` (downsampler, maintenance, fraud, alerts, producer-sensors, ...), a label
+Every series carries `service` (the name a service registered, e.g. downsampler or alerts), a label
 from a fixed set, so one Prometheus can tell the stages apart even when they share a process.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 # fmt: off
-#: Edges include every SLO exactly (0.1 s fraud scoring, 1 s maintenance): SLO ratios need no interpolation.
+#: Edges include every SLO exactly (0.1 s and 1 s scoring objectives): SLO ratios need no interpolation.
 LATENCY_BUCKETS: tuple[float, ...] = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
 )

@@ -6,16 +6,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from streaming.cli.common import add_common_options, bootstrap_for, settings_from_args
-from streaming.replay.copier import TopicRangeCopier
-from streaming.replay.mapping import SCHEMAS
 from streaming.replay.pacing import parse_speed
-from streaming.replay.player import FileReplayer, ReplaySummary
-from streaming.replay.recorder import TopicRecorder
-from streaming.replay.rewind import GroupActiveError, rewind_group
-from streaming.replay.signals import stop_on_signals
 from streaming.replay.timeparse import format_time, parse_time
+from streaming.services import registry
+
+if TYPE_CHECKING:
+    from streaming.replay.player import ReplaySummary
 
 
 def _speed(text: str) -> float | None:
@@ -32,12 +31,7 @@ def _column_map(text: str) -> tuple[str, str]:
     return source, destination
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    replay = subparsers.add_parser(
-        "replay",
-        help="replay a CSV/JSONL/Parquet file into a topic, or copy a time range of a topic",
-        description="Replay FILE into --topic, or copy --from-topic's [--start, --end) into --to-topic.",
-    )
+def add_replay_arguments(replay: argparse.ArgumentParser) -> None:
     replay.add_argument("file", nargs="?", type=Path, help="CSV, JSONL or Parquet file (read in chunks)")
     replay.add_argument("--topic", help="destination topic of a file replay (full name)")
     replay.add_argument("--from-topic", help="source topic of a time-range copy")
@@ -54,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     replay.add_argument("--key-column", help="column whose value becomes the record key")
     replay.add_argument(
         "--schema",
-        choices=SCHEMAS,
+        choices=["raw", *sorted(registry().replay_schemas())],
         default="raw",
         help="map rows onto this event schema; raw passes rows through as JSON (default)",
     )
@@ -71,9 +65,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     replay.add_argument("--dead-letter", action="store_true", help="send bad rows to the dead-letter topic")
     replay.add_argument("--quiet", action="store_true", help="no progress display")
     add_common_options(replay)
-    replay.set_defaults(handler=_replay)
 
-    record = subparsers.add_parser("record", help="dump a topic, or a time range of it, to Parquet or JSONL")
+
+def add_record_arguments(record: argparse.ArgumentParser) -> None:
     record.add_argument("--topic", required=True, help="topic to record (full name)")
     record.add_argument("--out", required=True, type=Path, help="FILE.parquet or FILE.jsonl")
     record.add_argument("--start", type=parse_time, help="ISO-8601 or epoch seconds (inclusive)")
@@ -81,11 +75,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     record.add_argument("--format", choices=("jsonl", "parquet"), help="default: from the suffix")
     record.add_argument("--quiet", action="store_true", help="no progress display")
     add_common_options(record)
-    record.set_defaults(handler=_record)
 
-    rewind = subparsers.add_parser(
-        "rewind", help="reset a stopped consumer group's offsets to a point in time, to reprocess from there"
-    )
+
+def add_rewind_arguments(rewind: argparse.ArgumentParser) -> None:
     rewind.add_argument("--group", required=True, help="consumer group id")
     rewind.add_argument("--to", required=True, type=parse_time, help="ISO-8601 or epoch seconds")
     rewind.add_argument(
@@ -96,7 +88,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     rewind.add_argument("--dry-run", action="store_true", help="show the new offsets without changing them")
     add_common_options(rewind)
-    rewind.set_defaults(handler=_rewind)
 
 
 def _report(summary: ReplaySummary, verb: str) -> int:
@@ -122,7 +113,11 @@ def _report(summary: ReplaySummary, verb: str) -> int:
     return 0
 
 
-def _replay(args: argparse.Namespace) -> int:
+def replay(args: argparse.Namespace) -> int:
+    from streaming.replay.copier import TopicRangeCopier
+    from streaming.replay.player import FileReplayer
+    from streaming.replay.signals import stop_on_signals
+
     settings = settings_from_args(args)
     copying = args.from_topic or args.to_topic
     if copying and args.file:
@@ -175,7 +170,10 @@ def _replay(args: argparse.Namespace) -> int:
     return _report(replayer.run(), "replay")
 
 
-def _record(args: argparse.Namespace) -> int:
+def record(args: argparse.Namespace) -> int:
+    from streaming.replay.recorder import TopicRecorder
+    from streaming.replay.signals import stop_on_signals
+
     settings = settings_from_args(args)
     try:
         recorder = TopicRecorder(
@@ -195,7 +193,9 @@ def _record(args: argparse.Namespace) -> int:
         return 2
 
 
-def _rewind(args: argparse.Namespace) -> int:
+def rewind(args: argparse.Namespace) -> int:
+    from streaming.kafka.groups import GroupActiveError, rewind_group
+
     settings = settings_from_args(args)
     try:
         plan = rewind_group(

@@ -9,10 +9,10 @@ import time
 from streaming.config import Settings
 from streaming.console import ProgressReporter
 from streaming.kafka import make_consumer, make_producer, resolve_bootstrap
+from streaming.kafka.ranges import offset_ranges, read_ranges
 from streaming.replay.delivery import DeliveryTracker
 from streaming.replay.pacing import ReplayPacer
 from streaming.replay.player import ReplaySummary, ensure_destination
-from streaming.replay.ranges import offset_ranges, read_ranges
 
 log = logging.getLogger(__name__)
 

@@ -9,28 +9,18 @@ from __future__ import annotations
 import base64
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 import numpy as np
 import orjson
 import pandas as pd
 
-from contracts import Label, SensorReading, SensorReadingBatch, Transaction
 from streaming.schemas import Codec, EventDecodeError, encode
+from streaming.services import ReplaySchema, registry
 
-Schema = Literal["sensor", "transaction", "label", "raw"]
-SCHEMAS: tuple[str, ...] = ("sensor", "transaction", "label", "raw")
 #: Columns of a file written by `streaming record`.
 RECORDED_COLUMNS = frozenset({"timestamp_ms", "key", "value"})
-
-_EVENT_TYPES: dict[str, type[msgspec.Struct]] = {
-    "sensor": SensorReading,
-    "transaction": Transaction,
-    "label": Label,
-}
-_WIRE_TYPES: dict[str, Any] = {"sensor": SensorReadingBatch, "transaction": Transaction, "label": Label}
-_DEFAULT_KEYS = {"sensor": "machine_id", "transaction": "card_id", "label": "entity_id"}
 #: Numbers above this are epoch milliseconds, not seconds (1e11 s is the year 5138).
 _MILLISECONDS_ABOVE = 1e11
 
@@ -53,6 +43,11 @@ class BadRow:
     original: bytes | None
     key: bytes | None = None
     timestamp_ms: int | None = None
+
+
+def schema_names() -> list[str]:
+    """`raw`, and every schema a registered service declares."""
+    return ["raw", *sorted(registry().replay_schemas())]
 
 
 def parse_times(values: pd.Series) -> np.ndarray:
@@ -133,23 +128,26 @@ class RowMapper:
         time_column: str | None = None,
         key_column: str | None = None,
         mapping: dict[str, str] | None = None,
-        readings_per_record: int = 10,
+        group_size: int | None = None,
     ) -> None:
-        if schema not in SCHEMAS:
-            raise ValueError(f"unknown schema {schema!r}: use one of {', '.join(SCHEMAS)}")
+        schemas = registry().replay_schemas()
+        if schema != "raw" and schema not in schemas:
+            raise ValueError(f"unknown schema {schema!r}: use one of {', '.join(schema_names())}")
         self.schema = schema
         self.time_column = time_column
         self.key_column = key_column
         self.mapping = dict(mapping or {})
-        self.readings_per_record = readings_per_record
         self.recorded: bool | None = None
+        self.spec: ReplaySchema | None = None
         if schema != "raw":
-            self._event_type = _EVENT_TYPES[schema]
+            self.spec = spec = schemas[schema]
+            self.group_size = group_size or spec.group_size
+            self._event_type = spec.row_type
             info = msgspec.inspect.type_info(self._event_type)
             self._fields = [field.name for field in info.fields]  # type: ignore[attr-defined]
             self._required = {field.name for field in info.fields if field.required}  # type: ignore[attr-defined]
             self._strings = _string_fields(self._event_type)
-            self._codec = Codec(_WIRE_TYPES[schema])
+            self._codec: Codec[Any] = Codec(spec.wire)
 
     def map_frame(self, frame: pd.DataFrame, first_row: int = 0) -> tuple[list[MappedRecord], list[BadRow]]:
         if self.recorded is None:
@@ -164,8 +162,8 @@ class RowMapper:
         if time_column is not None and time_column not in frame.columns:
             frame = frame.assign(**{time_column: None})
         times = parse_times(frame[time_column]) if time_column is not None else None
-        key_column = self.key_column or _DEFAULT_KEYS.get(self.schema)
-        if self.schema == "raw":
+        key_column = self.key_column or (self.spec.key_column if self.spec is not None else None)
+        if self.spec is None:
             return self._raw(frame, first_row, times, time_column, key_column)
         return self._events(frame, first_row, times, time_column, key_column)
 
@@ -237,7 +235,9 @@ class RowMapper:
         event_type = self._event_type
         records: list[MappedRecord] = []
         bad: list[BadRow] = []
-        pending: dict[str, list[tuple[int, SensorReading]]] = {}
+        spec = self.spec
+        assert spec is not None
+        pending: dict[str, list[tuple[int, Any]]] = {}
         for index in range(size):
             number = first_row + index
             row = slow_rows.get(index)
@@ -261,11 +261,12 @@ class RowMapper:
                 except (msgspec.ValidationError, ValueError) as error:
                     bad.append(self._invalid(frame, index, number, key_column, timestamp_ms, error))
                     continue
-            if isinstance(event, SensorReading):
-                group = pending.setdefault(event.machine_id, [])
+            if spec.combine is not None and spec.group_by is not None:
+                group_key = spec.group_by(event)
+                group = pending.setdefault(group_key, [])
                 group.append((number, event))
-                if len(group) >= self.readings_per_record:
-                    records.append(self._batch(pending.pop(event.machine_id)))
+                if len(group) >= self.group_size:
+                    records.append(self._combined(pending.pop(group_key)))
                 continue
             try:
                 value = encode(event)
@@ -274,9 +275,9 @@ class RowMapper:
                 continue
             key_bytes = event.entity_key().encode()  # type: ignore[attr-defined]
             records.append(MappedRecord(key_bytes, value, timestamp_ms, event_time, number))
-        # Readings of a machine never span chunks: each chunk ends with its partial batches.
+        # Combined rows never span chunks: each chunk ends with its partial groups.
         for group in sorted(pending.values(), key=lambda items: items[0][0]):
-            records.append(self._batch(group))
+            records.append(self._combined(group))
         return records, bad
 
     @staticmethod
@@ -335,17 +336,19 @@ class RowMapper:
             )
             return None
 
-    def _batch(self, group: list[tuple[int, SensorReading]]) -> MappedRecord:
-        readings = [reading for _number, reading in group]
-        batch = SensorReadingBatch.from_readings(readings)
-        first, last = batch.event_time[0], batch.event_time[-1]
+    def _combined(self, group: list[tuple[int, Any]]) -> MappedRecord:
+        """Consecutive rows of one key as one record (e.g. consecutive readings of one key as one batch)."""
+        assert self.spec is not None and self.spec.combine is not None
+        events = [event for _number, event in group]
+        combined = self.spec.combine(events)
+        first, last = events[0].event_time, events[-1].event_time
         return MappedRecord(
-            batch.machine_id.encode(),
-            encode(batch),
+            combined.entity_key().encode(),
+            encode(combined),
             round(first * 1000),
             last,
             group[0][0],
-            len(readings),
+            len(events),
         )
 
     def _recorded(self, frame: pd.DataFrame, first_row: int) -> tuple[list[MappedRecord], list[BadRow]]:
@@ -372,7 +375,7 @@ class RowMapper:
                 )
                 continue
             timestamp_ms = round(event_time * 1000)
-            if self.schema != "raw":
+            if self.spec is not None:
                 try:
                     self._codec.decode(data)
                 except EventDecodeError as error:

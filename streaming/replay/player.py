@@ -12,13 +12,14 @@ from typing import Any
 
 from streaming.config import Settings
 from streaming.console import ProgressReporter
-from streaming.kafka import TopicSpec, ensure_topics, make_admin, make_producer, resolve_bootstrap
+from streaming.kafka import ensure_topics, make_admin, make_producer, resolve_bootstrap
+from streaming.kafka.partitioner import KeyPartitioner
 from streaming.replay.deadletters import encode_dead_letter
 from streaming.replay.delivery import DeliveryTracker
 from streaming.replay.mapping import BadRow, MappedRecord, RowMapper
 from streaming.replay.pacing import ReplayPacer
-from streaming.replay.partitions import KeyPartitioner
 from streaming.replay.sources import FileSource
+from streaming.topics import TopicSpec
 
 log = logging.getLogger(__name__)
 
@@ -109,9 +110,7 @@ class FileReplayer:
         self.settings = settings
         self.source = FileSource(path, file_format, chunk_size)
         self.topic = topic
-        self.mapper = RowMapper(
-            schema, time_column, key_column, mapping, settings.producers.readings_per_record
-        )
+        self.mapper = RowMapper(schema, time_column, key_column, mapping)
         self.speed = speed
         self.dead_letter = dead_letter
         self.bootstrap = bootstrap

@@ -16,8 +16,8 @@ import pyarrow.parquet as pq
 from streaming.config import Settings
 from streaming.console import ProgressReporter
 from streaming.kafka import make_consumer, resolve_bootstrap
+from streaming.kafka.ranges import offset_ranges, read_ranges
 from streaming.replay.player import ReplaySummary
-from streaming.replay.ranges import offset_ranges, read_ranges
 from streaming.replay.sources import detect_format
 
 #: One row per Kafka record. `value` is the record's bytes as UTF-8 text, or base64 when they are not text.

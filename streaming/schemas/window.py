@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Literal
 
 from streaming.schemas.base import EntityId, Event, EventTime
+from streaming.state.stable import stable
 
 
+@stable("streaming.window-aggregate/1")
 class WindowAggregate(Event, kw_only=True, frozen=True):
     """Aggregates of one key's readings over one event-time window `[window_start, window_end)`.
 
@@ -14,7 +16,7 @@ class WindowAggregate(Event, kw_only=True, frozen=True):
     second) and the approximate quantile named `p95` (or whichever quantile is configured).
 
     >>> w = WindowAggregate(key="m-1", window_start=1.7e9, window_end=1.7e9 + 10, count=10,
-    ...     aggregates={"torque_nm": {"mean": 40.0}}, closed_by="watermark", attributes={"machine_type": "M"})
+    ...     aggregates={"torque_nm": {"mean": 40.0}}, closed_by="watermark", attributes={"site": "A"})
     >>> w.window_id
     'm-1@1700000000.000'
     """

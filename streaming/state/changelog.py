@@ -3,18 +3,17 @@
 State of source partition p lives in changelog partition p. Changes are written to the changelog inside the
 same Kafka transaction as the outputs and the input offsets, so after a crash the restored state matches the
 committed offsets exactly. When a partition moves to another process, that process restores it from Kafka:
-nothing lives only on one machine's disk.
+nothing lives only on one host's disk.
 """
 
 from __future__ import annotations
 
 import builtins
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import msgspec
-from kafka import TopicPartition
 
 from streaming.metrics import STATE_ENTRIES, STATE_RESTORE_SECONDS
 
@@ -30,7 +29,7 @@ def _encode_extra(value: Any) -> Any:
 _encoder = msgspec.msgpack.Encoder(enc_hook=_encode_extra)
 _decoder = msgspec.msgpack.Decoder()
 
-SendFunction = Callable[[str, bytes | None, bytes | None, int | None, Any], Any]
+SendFunction = Callable[..., Any]
 
 
 class ChangelogStore:
@@ -48,12 +47,18 @@ class ChangelogStore:
     ['m-1']
     """
 
-    def __init__(self, name: str, topic: str, service: str) -> None:
+    def __init__(self, name: str, topic: str = "", service: str = "") -> None:
         self.name = name
         self.topic = topic
         self.service = service
         self._partitions: dict[int, dict[str, Any]] = {}
         self._dirty: dict[int, set[str]] = {}
+
+    def bind(self, topic: str, service: str) -> None:
+        """Name the changelog topic and the service (the application does this when the store's owner is
+        added to it)."""
+        self.topic = topic
+        self.service = service
 
     @property
     def partitions(self) -> list[int]:
@@ -94,14 +99,15 @@ class ChangelogStore:
         return self._dirty.get(partition, set())
 
     def flush(self, send: SendFunction) -> int:
-        """Write every changed key to the changelog (a tombstone for deleted ones). Returns records sent."""
+        """Write every changed key with `send(topic, key, value, partition=...)` (a tombstone for deleted
+        ones). Returns records sent."""
         sent = 0
         for partition, keys in self._dirty.items():
             entries = self._partitions[partition]
             for key in keys:
                 value = entries.get(key)
                 payload = None if value is None else _encoder.encode(value)
-                send(self.topic, key.encode(), payload, None, partition)
+                send(self.topic, key.encode(), payload, partition=partition)
                 sent += 1
             keys.clear()
         self._update_gauge()
@@ -110,35 +116,19 @@ class ChangelogStore:
     def _update_gauge(self) -> None:
         STATE_ENTRIES.labels(self.service, self.name).set(self.size())
 
-    def restore(
-        self, partition: int, consumer_factory: Callable[[], Any], timeout_seconds: float = 120.0
-    ) -> int:
-        """Rebuild one partition's state by reading its changelog partition to the end.
+    def restore(self, partition: int, records: Iterable[tuple[bytes, bytes | None]]) -> int:
+        """Rebuild one partition's state from its changelog records, oldest first (a None value deletes).
 
-        Returns how many keys were restored."""
+        `records` is the changelog partition read to its end (`streaming.kafka.read_partition`). Returns
+        how many keys were restored."""
         started = time.monotonic()
         entries: dict[str, Any] = {}
-        consumer = consumer_factory()
-        try:
-            topic_partition = TopicPartition(self.topic, partition)
-            consumer.assign([topic_partition])
-            consumer.seek_to_beginning(topic_partition)
-            end = consumer.end_offsets([topic_partition])[topic_partition]
-            deadline = time.monotonic() + timeout_seconds
-            while consumer.position(topic_partition) < end:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(
-                        f"restoring {self.topic}[{partition}] took over {timeout_seconds:.0f} s"
-                    )
-                for records in consumer.poll(timeout_ms=200).values():
-                    for record in records:
-                        key = record.key.decode()
-                        if record.value is None:
-                            entries.pop(key, None)
-                        else:
-                            entries[key] = _decoder.decode(record.value)
-        finally:
-            consumer.close()
+        for key, value in records:
+            name = key.decode()
+            if value is None:
+                entries.pop(name, None)
+            else:
+                entries[name] = _decoder.decode(value)
         self.open_partition(partition, entries)
         STATE_RESTORE_SECONDS.labels(self.service).observe(time.monotonic() - started)
         self._update_gauge()

@@ -1,25 +1,50 @@
 """File checkpoints of a service's whole state together with the input offsets it reflects.
 
-Each checkpoint is a new, versioned file written atomically (temporary file, fsync, rename), so a crash
+Each checkpoint is a new, numbered file written atomically (temporary file, fsync, rename), so a crash
 mid-write leaves the previous checkpoint intact. Restoring the newest one and replaying from its offsets
 reproduces the same outputs, provided the service itself is deterministic.
+
+The file is self-describing and checked: a magic string and format version, a JSON header (service, the
+state's own version, offsets, when it was written, the versions of the libraries whose objects it holds),
+the state written with `streaming.state.stable` (so moving a class does not break it), and a CRC32 of
+everything before it. A file that is corrupt, from an earlier release, or holds types this release does
+not know is refused with `CheckpointError`, naming the file and the fix. A service never silently starts
+cold: that would throw away what its models learned while the group's offsets say it was all processed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
-import pickle
+import platform
 import re
+import struct
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from streaming.state import stable
+
 log = logging.getLogger(__name__)
 
-_NAME = re.compile(r"^checkpoint-(\d{8})\.pkl$")
+MAGIC = b"STRMCKPT"
+FORMAT_VERSION = 2
+_NAME = re.compile(r"^checkpoint-(\d{8})\.ckpt$")
+#: What the release before format 2 wrote: a plain pickle, tied to module paths.
+_LEGACY_NAME = re.compile(r"^checkpoint-(\d{8})\.pkl$")
+_HEADER = struct.Struct(">8sHI")
+_TRAILER = struct.Struct(">I")
+LIBRARIES: tuple[str, ...] = ("river", "numpy", "scikit-learn")
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be used. The message names the file and what to do about it."""
 
 
 @dataclass
@@ -31,10 +56,91 @@ class Checkpoint:
     snapshot: Any
     created_at: float = field(default_factory=time.time)
     metadata: dict[str, Any] = field(default_factory=dict)
+    libraries: dict[str, str] = field(default_factory=dict)
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def encode_checkpoint(checkpoint: Checkpoint) -> bytes:
+    """The bytes of a checkpoint file."""
+    header = {
+        "version": checkpoint.version,
+        "offsets": [
+            [topic, partition, offset] for (topic, partition), offset in sorted(checkpoint.offsets.items())
+        ],
+        "created_at": checkpoint.created_at,
+        "metadata": checkpoint.metadata,
+        "libraries": checkpoint.libraries or library_versions(),
+    }
+    header_bytes = json.dumps(header, sort_keys=True).encode()
+    body = (
+        _HEADER.pack(MAGIC, FORMAT_VERSION, len(header_bytes))
+        + header_bytes
+        + stable.dumps(checkpoint.snapshot)
+    )
+    return body + _TRAILER.pack(zlib.crc32(body))
+
+
+def decode_checkpoint(data: bytes, path: Path, fix: str) -> Checkpoint:
+    """A checkpoint from its file's bytes, or `CheckpointError` saying why not and how to go on."""
+    if len(data) < _HEADER.size + _TRAILER.size:
+        raise CheckpointError(f"checkpoint {path} is truncated ({len(data)} bytes). {fix}")
+    magic, version, header_length = _HEADER.unpack_from(data)
+    if magic != MAGIC:
+        raise CheckpointError(f"{path} is not a checkpoint file. {fix}")
+    if version != FORMAT_VERSION:
+        raise CheckpointError(
+            f"checkpoint {path} has format {version}; this release reads format {FORMAT_VERSION}. {fix}"
+        )
+    (expected,) = _TRAILER.unpack_from(data, len(data) - _TRAILER.size)
+    if zlib.crc32(data[: -_TRAILER.size]) != expected:
+        raise CheckpointError(f"checkpoint {path} is corrupt (checksum mismatch). {fix}")
+    start = _HEADER.size
+    try:
+        header = json.loads(data[start : start + header_length])
+        snapshot = stable.loads(data[start + header_length : -_TRAILER.size])
+    except stable.UnknownStateType as error:
+        raise CheckpointError(
+            f"checkpoint {path} cannot be restored by this release: {error}. {fix}"
+        ) from error
+    except Exception as error:
+        raise CheckpointError(
+            f"checkpoint {path} is unreadable ({type(error).__name__}: {error}). {fix}"
+        ) from error
+    return Checkpoint(
+        version=int(header["version"]),
+        offsets={(topic, int(partition)): int(offset) for topic, partition, offset in header["offsets"]},
+        snapshot=snapshot,
+        created_at=float(header["created_at"]),
+        metadata=dict(header.get("metadata", {})),
+        libraries=dict(header.get("libraries", {})),
+    )
 
 
 class CheckpointStore:
-    """A directory of versioned checkpoints; the newest `keep` are kept.
+    """A directory of numbered checkpoints; the newest `keep` are kept.
+
+    Parameters
+    ----------
+    directory
+        Where the files go (one directory per service and group).
+    interval_seconds
+        How often the consume loop checkpoints, in wall seconds.
+    keep
+        How many files to keep.
+    background
+        Write in a forked child, so a large model never pauses the service.
+    reset_hint
+        The command that resets this state, quoted in every refusal (e.g. `streaming state reset
+        --service downsampler`).
 
     >>> import tempfile
     >>> store = CheckpointStore(tempfile.mkdtemp(), keep=2)
@@ -45,33 +151,59 @@ class CheckpointStore:
     """
 
     def __init__(
-        self, directory: str | Path, interval_seconds: float = 30.0, keep: int = 3, background: bool = True
+        self,
+        directory: str | Path,
+        interval_seconds: float = 30.0,
+        keep: int = 3,
+        background: bool = True,
+        reset_hint: str = "streaming state reset --service <name>",
     ) -> None:
         self.directory = Path(directory)
         self.interval_seconds = interval_seconds
         self.keep = keep
         self.background = background and hasattr(os, "fork")
+        self.reset_hint = reset_hint
         self._child: tuple[int, dict[tuple[str, int], int]] | None = None
 
+    @property
+    def fix(self) -> str:
+        return (
+            f"To start this service from scratch (its models start cold and its group is rewound to the "
+            f"beginning of its inputs), run `{self.reset_hint}`; or restore a good checkpoint into "
+            f"{self.directory}."
+        )
+
     def versions(self) -> list[int]:
+        return self._numbers(_NAME)
+
+    def _numbers(self, pattern: re.Pattern[str]) -> list[int]:
         if not self.directory.is_dir():
             return []
-        found = (_NAME.match(path.name) for path in self.directory.iterdir())
+        found = (pattern.match(path.name) for path in self.directory.iterdir())
         return sorted(int(match.group(1)) for match in found if match)
 
     def path_for(self, version: int) -> Path:
-        return self.directory / f"checkpoint-{version:08d}.pkl"
+        return self.directory / f"checkpoint-{version:08d}.ckpt"
 
     def latest(self) -> Checkpoint | None:
-        for version in reversed(self.versions()):
-            try:
-                with self.path_for(version).open("rb") as handle:
-                    checkpoint: Checkpoint = pickle.load(handle)
-                return checkpoint
-            except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ModuleNotFoundError):
-                # A torn or incompatible file: fall back to the previous version rather than fail.
-                continue
-        return None
+        """The newest checkpoint; None when there is none at all. Anything unusable raises
+        `CheckpointError`."""
+        versions = self.versions()
+        legacy = self._numbers(_LEGACY_NAME)
+        if legacy and (not versions or max(legacy) >= max(versions)):
+            newest = self.directory / f"checkpoint-{max(legacy):08d}.pkl"
+            raise CheckpointError(
+                f"checkpoint {newest} was written by an earlier release, in a format tied to its module "
+                f"paths, which this release cannot read. {self.fix}"
+            )
+        if not versions:
+            return None
+        path = self.path_for(versions[-1])
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise CheckpointError(f"checkpoint {path} cannot be read: {error}. {self.fix}") from error
+        return decode_checkpoint(data, path, self.fix)
 
     def save(
         self, offsets: dict[tuple[str, int], int], snapshot: Any, metadata: dict[str, Any] | None = None
@@ -83,11 +215,13 @@ class CheckpointStore:
             offsets=dict(offsets),
             snapshot=snapshot,
             metadata=dict(metadata or {}),
+            libraries=library_versions(),
         )
+        data = encode_checkpoint(checkpoint)
         target = self.path_for(checkpoint.version)
         temporary = target.with_suffix(".tmp")
         with temporary.open("wb") as handle:
-            pickle.dump(checkpoint, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, target)
@@ -100,6 +234,22 @@ class CheckpointStore:
             self.path_for(old).unlink(missing_ok=True)
         return checkpoint
 
+    def clear(self, backup: Path | None = None) -> list[Path]:
+        """Move every checkpoint (current and legacy) into `backup` (or delete them). Returns what moved."""
+        if not self.directory.is_dir():
+            return []
+        moved = []
+        for path in sorted(self.directory.iterdir()):
+            if not (_NAME.match(path.name) or _LEGACY_NAME.match(path.name) or path.suffix == ".tmp"):
+                continue
+            if backup is None:
+                path.unlink()
+            else:
+                backup.mkdir(parents=True, exist_ok=True)
+                path.rename(backup / path.name)
+            moved.append(path)
+        return moved
+
     # Background checkpoints --------------------------------------------------------------------------
 
     def save_in_background(
@@ -108,7 +258,7 @@ class CheckpointStore:
         snapshot: Callable[[], Any],
         metadata: dict[str, Any] | None = None,
     ) -> bool:
-        """Pickle and write the state in a forked child, so a large model never pauses the caller.
+        """Write the state in a forked child, so a large model never pauses the caller.
 
         The child sees a copy-on-write image of memory frozen at the fork, which is exactly a consistent
         snapshot at `offsets`. Returns False (and does nothing) while the previous one is still being written.
@@ -123,8 +273,9 @@ class CheckpointStore:
             try:
                 self.save(offsets, snapshot(), metadata)
                 status = 0
-            except BaseException:
-                log.exception("background checkpoint failed")
+            except BaseException as error:
+                with contextlib.suppress(OSError):
+                    self.error_file.write_text(f"{type(error).__name__}: {error}")
             finally:
                 # Skip atexit handlers and finalizers: they belong to the parent (Kafka clients, servers).
                 os._exit(status)
@@ -132,7 +283,10 @@ class CheckpointStore:
         return True
 
     def finished(self, wait: bool = False) -> dict[tuple[str, int], int] | None:
-        """The offsets of a background checkpoint that completed since the last call, if any."""
+        """The offsets of a background checkpoint that completed since the last call, if any.
+
+        A child that failed raises `CheckpointError` with its reason; the previous checkpoint stays
+        current."""
         if self._child is None:
             return None
         pid, offsets = self._child
@@ -141,9 +295,16 @@ class CheckpointStore:
             return None
         self._child = None
         if os.waitstatus_to_exitcode(status) != 0:
-            log.error("background checkpoint (pid %d) failed; the previous checkpoint stays current", pid)
-            return None
+            reason = "no reason recorded"
+            with contextlib.suppress(OSError):
+                reason = self.error_file.read_text()
+                self.error_file.unlink()
+            raise CheckpointError(f"writing a checkpoint into {self.directory} failed: {reason}")
         return offsets
+
+    @property
+    def error_file(self) -> Path:
+        return self.directory / "last-error.txt"
 
     @property
     def writing(self) -> bool:

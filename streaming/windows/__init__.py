@@ -1,7 +1,10 @@
-"""Event-time windows: assigners, mergeable aggregations, a quantile sketch, and the window aggregator."""
+"""Event-time windows: assigners, statistics (mergeable moments, and those that own their state such as
+quantiles), a quantile sketch, and the window aggregator processor."""
 
 from streaming.windows.aggregations import (
     DEFAULT_AGGREGATIONS,
+    MAXIMUM,
+    MINIMUM,
     Aggregation,
     Count,
     First,
@@ -12,13 +15,19 @@ from streaming.windows.aggregations import (
     Slope,
     Std,
     WindowMoments,
+    aggregation_names,
+    aggregations_named,
+    register_aggregation,
 )
 from streaming.windows.aggregator import Columns, WindowedAggregation
 from streaming.windows.assigners import HoppingWindows, TumblingWindows
+from streaming.windows.quantile import Quantile
 from streaming.windows.sketch import LogBuckets
 
 __all__ = [
     "DEFAULT_AGGREGATIONS",
+    "MAXIMUM",
+    "MINIMUM",
     "Aggregation",
     "Columns",
     "Count",
@@ -29,9 +38,13 @@ __all__ = [
     "Maximum",
     "Mean",
     "Minimum",
+    "Quantile",
     "Slope",
     "Std",
     "TumblingWindows",
     "WindowMoments",
     "WindowedAggregation",
+    "aggregation_names",
+    "aggregations_named",
+    "register_aggregation",
 ]

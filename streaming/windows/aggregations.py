@@ -1,18 +1,24 @@
-"""Per-field window statistics, computed from mergeable moments.
+"""Per-field window statistics.
 
-Every aggregation reads the same partial state, so a window's state is one small array per field that merges
-by addition, min and max, whatever the batching. Adding a statistic is a few lines: subclass `Aggregation`
-and compute it from `WindowMoments`.
+Most statistics are computed from one shared, mergeable partial state, `WindowMoments` (sums, extremes,
+first and last), which merges by addition, min and max whatever the batching. A statistic that needs more
+(a quantile needs the values, or a sketch of them) owns its state: it says how to start it, fold readings
+into it, and write it to and read it from the changelog (see `streaming.windows.quantile`).
+
+Adding a statistic is a few lines: subclass `Aggregation`, compute it from `WindowMoments` (and your own
+state, if any), and `register_aggregation` a name for it so settings can select it.
 
 >>> moments = WindowMoments.from_values(np.array([0.0, 1.0, 2.0]), np.array([[1.0], [3.0], [5.0]]), 0.0)
 >>> statistics = (Mean(), Std(), Slope(), First(), Last())
->>> [round(float(statistic.compute(moments, 0)[0]), 3) for statistic in statistics]
+>>> [round(float(statistic.compute(moments)[0]), 3) for statistic in statistics]
 [3.0, 2.0, 2.0, 1.0, 5.0]
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -82,40 +88,63 @@ class WindowMoments:
 
 
 class Aggregation:
-    """A statistic of a field over a window. `compute` returns one value per field."""
+    """A statistic of every field over a window. `compute` returns one value per field.
+
+    A statistic computed from the moments alone sets nothing else. One that keeps state of its own sets
+    `state_key` (statistics with the same key share one state, e.g. p50 and p95 share the window's values)
+    and implements `start`, `add`, `dump` and `load`; `compute` then receives that state.
+    """
 
     name: str = ""
+    #: Key of the per-window state this statistic keeps; None: it needs only the moments.
+    state_key: str | None = None
 
-    def compute(self, moments: WindowMoments, field_index: int | slice) -> np.ndarray:
+    def compute(self, moments: WindowMoments, state: Any = None) -> np.ndarray:
+        raise NotImplementedError
+
+    def start(self, values: np.ndarray) -> Any:
+        """The state of a new window from its first readings, `values` (n, n_fields)."""
+        raise NotImplementedError
+
+    def add(self, state: Any, values: np.ndarray) -> Any:
+        """The state with later readings folded in (may update `state` in place and return it)."""
+        raise NotImplementedError
+
+    def dump(self, state: Any) -> Any:
+        """The state as msgpack-able data for the changelog."""
+        raise NotImplementedError
+
+    def load(self, data: Any, field_count: int) -> Any:
+        """The state from what `dump` wrote."""
         raise NotImplementedError
 
 
 class Count(Aggregation):
     name = "count"
 
-    def compute(self, moments: WindowMoments, field_index: int | slice) -> np.ndarray:
-        return np.atleast_1d(np.full_like(moments.fields[SUM][field_index], moments.shared[COUNT]))
+    def compute(self, moments: WindowMoments, state: Any = None) -> np.ndarray:
+        return np.atleast_1d(np.full_like(moments.fields[SUM], moments.shared[COUNT]))
 
 
 class Mean(Aggregation):
     name = "mean"
 
-    def compute(self, moments: WindowMoments, field_index: int | slice) -> np.ndarray:
-        return np.atleast_1d(moments.fields[SUM][field_index] / moments.shared[COUNT])
+    def compute(self, moments: WindowMoments, state: Any = None) -> np.ndarray:
+        return np.atleast_1d(moments.fields[SUM] / moments.shared[COUNT])
 
 
 class Minimum(Aggregation):
     name = "min"
 
-    def compute(self, moments: WindowMoments, field_index: int | slice) -> np.ndarray:
-        return np.atleast_1d(moments.fields[MINIMUM][field_index])
+    def compute(self, moments: WindowMoments, state: Any = None) -> np.ndarray:
+        return np.atleast_1d(moments.fields[MINIMUM])
 
 
 class Maximum(Aggregation):
     name = "max"
 
-    def compute(self, moments: WindowMoments, field_index: int | slice) -> np.ndarray:
-        return np.atleast_1d(moments.fields[MAXIMUM][field_index])
+    def compute(self, moments: WindowMoments, state: Any = None) -> np.ndarray:
+        return np.atleast_1d(moments.fields[MAXIMUM])
 
 
 class Std(Aggregation):
@@ -123,12 +152,12 @@ class Std(Aggregation):
 
     name = "std"
 
-    def compute(self, moments: WindowMoments, field_index: int | slice) -> np.ndarray:
+    def compute(self, moments: WindowMoments, state: Any = None) -> np.ndarray:
         count = moments.shared[COUNT]
         if count < 2:
-            return np.atleast_1d(np.zeros_like(moments.fields[SUM][field_index]))
-        total = moments.fields[SUM][field_index]
-        squares = moments.fields[SUM_SQUARES][field_index]
+            return np.atleast_1d(np.zeros_like(moments.fields[SUM]))
+        total = moments.fields[SUM]
+        squares = moments.fields[SUM_SQUARES]
         variance = (squares - total * total / count) / (count - 1)
         return np.atleast_1d(np.sqrt(np.maximum(variance, 0.0)))
 
@@ -136,15 +165,15 @@ class Std(Aggregation):
 class First(Aggregation):
     name = "first"
 
-    def compute(self, moments: WindowMoments, field_index: int | slice) -> np.ndarray:
-        return np.atleast_1d(moments.fields[FIRST][field_index])
+    def compute(self, moments: WindowMoments, state: Any = None) -> np.ndarray:
+        return np.atleast_1d(moments.fields[FIRST])
 
 
 class Last(Aggregation):
     name = "last"
 
-    def compute(self, moments: WindowMoments, field_index: int | slice) -> np.ndarray:
-        return np.atleast_1d(moments.fields[LAST][field_index])
+    def compute(self, moments: WindowMoments, state: Any = None) -> np.ndarray:
+        return np.atleast_1d(moments.fields[LAST])
 
 
 class Slope(Aggregation):
@@ -152,14 +181,14 @@ class Slope(Aggregation):
 
     name = "slope"
 
-    def compute(self, moments: WindowMoments, field_index: int | slice) -> np.ndarray:
+    def compute(self, moments: WindowMoments, state: Any = None) -> np.ndarray:
         count = moments.shared[COUNT]
         sum_time = moments.shared[SUM_TIME]
         denominator = count * moments.shared[SUM_TIME_SQUARES] - sum_time * sum_time
-        values = moments.fields[SUM][field_index]
+        values = moments.fields[SUM]
         if count < 2 or abs(denominator) < 1e-12:
             return np.atleast_1d(np.zeros_like(values))
-        numerator = count * moments.fields[SUM_TIME_VALUE][field_index] - sum_time * values
+        numerator = count * moments.fields[SUM_TIME_VALUE] - sum_time * values
         return np.atleast_1d(numerator / denominator)
 
 
@@ -173,3 +202,53 @@ DEFAULT_AGGREGATIONS: tuple[Aggregation, ...] = (
     Last(),
     Slope(),
 )
+
+
+#: Factories of the statistics settings can name; `pNN` (a quantile) is built by `streaming.windows.quantile`.
+_NAMED: dict[str, Callable[[], Aggregation]] = {
+    "count": Count,
+    "mean": Mean,
+    "min": Minimum,
+    "max": Maximum,
+    "std": Std,
+    "first": First,
+    "last": Last,
+    "slope": Slope,
+}
+
+
+def register_aggregation(name: str, factory: Callable[[], Aggregation]) -> None:
+    """Let settings select a statistic by `name` (e.g. `windows.aggregations = ["mean", "range"]`)."""
+    _NAMED[name] = factory
+
+
+def aggregation_names() -> list[str]:
+    return sorted(_NAMED)
+
+
+def aggregations_named(
+    names: Sequence[str], quantile_relative_accuracy: float = 0.01, exact_quantile_samples: int = 256
+) -> list[Aggregation]:
+    """The statistics for a list of names: the registered ones, plus `pNN` quantiles such as `p95`.
+
+    >>> [aggregation.name for aggregation in aggregations_named(["count", "mean", "p95"])]
+    ['count', 'mean', 'p95']
+    >>> aggregations_named(["median"])
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown window statistic 'median'; known: count, first, ..., or pNN (e.g. p95)
+    """
+    from streaming.windows.quantile import Quantile
+
+    built: list[Aggregation] = []
+    for name in names:
+        if name in _NAMED:
+            built.append(_NAMED[name]())
+        elif Quantile.names(name):
+            built.append(Quantile.named(name, quantile_relative_accuracy, exact_quantile_samples))
+        else:
+            known = ", ".join(aggregation_names())
+            raise ValueError(f"unknown window statistic {name!r}; known: {known}, or pNN (e.g. p95)")
+    if len({aggregation.name for aggregation in built}) != len(built):
+        raise ValueError(f"window statistics named twice: {list(names)}")
+    return built

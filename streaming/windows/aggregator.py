@@ -3,15 +3,15 @@
 Semantics, chosen so that output never depends on how records were batched (a crash and restart replays
 them in other batches and must produce the same windows):
 - A record's event time is its earliest reading (producers also stamp it as the Kafka timestamp). One record
-  holds several consecutive readings of one machine, so its later readings must not make the readings of
-  other machines' records, sent at the same moment, look late.
+  may hold several consecutive readings of one key, so its later readings must not make the readings of
+  other keys' records, sent at the same moment, look late.
 - The watermark of a partition is the largest record event time seen on it minus `allowed_lateness`.
 - A window `[start, end)` closes when the watermark reaches `end`.
 - A reading is late for a window when, at its record's arrival, that window was already closed: the
   watermark from the records before it had reached `end`, or the key's windows were closed for idleness.
   Late readings go to the late-events topic (the whole source record, with which readings were late).
-- The quantile is exact while a window holds at most `exact_quantile_samples` readings, and from then on a
-  logarithmic-bucket sketch within `quantile_relative_accuracy`; both merge the same whatever the batching.
+- Statistics come from mergeable moments; those that need more (a quantile) own their per-window state,
+  which also folds in the same whatever the batching (see `streaming.windows.quantile`).
 - A key that sends nothing for `idle_timeout` (wall clock) gets its open windows closed anyway, and a key
   silent for `state_ttl` is forgotten, so memory follows the live keys.
 """
@@ -29,20 +29,13 @@ from typing import Any
 import numpy as np
 
 from streaming.app.context import Context
+from streaming.app.processor import Batch, ProcessorBase, Source
 from streaming.app.record import Record
 from streaming.metrics import DOWNSAMPLING_RATIO, OPEN_WINDOWS, WINDOW_INPUT_READINGS, WINDOWS_CLOSED
 from streaming.schemas import WindowAggregate
 from streaming.state import ChangelogStore
-from streaming.windows.aggregations import (
-    COUNT,
-    DEFAULT_AGGREGATIONS,
-    MAXIMUM,
-    MINIMUM,
-    Aggregation,
-    WindowMoments,
-)
+from streaming.windows.aggregations import COUNT, DEFAULT_AGGREGATIONS, Aggregation, WindowMoments
 from streaming.windows.assigners import HoppingWindows
-from streaming.windows.sketch import LogBuckets
 
 log = logging.getLogger(__name__)
 
@@ -65,42 +58,69 @@ ColumnExtractor = Callable[[Any], Columns]
 
 @dataclass
 class _OpenWindow:
-    """One open window: its moments, and either the raw readings (small windows) or bucket counts."""
+    """One open window: its moments, and the state of each statistic that keeps its own (by state key)."""
 
     moments: WindowMoments
-    samples: np.ndarray | None
-    buckets: list[dict[int, int]] | None
+    states: dict[str, Any]
 
 
-class WindowedAggregation:
+class WindowedAggregation(ProcessorBase):
     """Aggregates each key's readings over event-time windows and emits one record per closed window.
 
+    A processor: `app.add(aggregation)` wires its source, its changelog store, its timer (idle close, TTL)
+    and its rebalance hooks.
+
+    Parameters
+    ----------
+    source
+        The topic it reads and how records decode.
+    windows
+        Tumbling or hopping windows (`TumblingWindows(10.0)`, `HoppingWindows(10.0, 5.0)`).
+    fields
+        The numeric columns aggregated.
+    extract
+        `extract(event) -> Columns`: the key, reading times, values and attributes of one input event.
+    service
+        The metrics label.
+    output_topic
+        The catalog name of the topic closed windows go to.
+    allowed_lateness
+        How far behind the latest event time the watermark is, in seconds.
+    idle_timeout, state_ttl
+        Wall-clock silence after which a key's open windows close, and after which it is forgotten.
+    aggregations
+        The statistics per field (default: count, mean, min, max, std, first, last, slope).
+
+    >>> from streaming.schemas import Codec, WindowAggregate
     >>> from streaming.windows.assigners import TumblingWindows
     >>> aggregation = WindowedAggregation(
-    ...     windows=TumblingWindows(10.0), fields=["torque_nm"], extract=lambda e: e, service="doc")
-    >>> aggregation.output_topic
-    'sensor_windows'
+    ...     Source("readings", Codec(WindowAggregate)), TumblingWindows(10.0), fields=["torque"],
+    ...     extract=lambda event: event, service="doc", output_topic="windows")
+    >>> aggregation.output_topic, [store.name for store in aggregation.stores]
+    ('windows', ['windows'])
     """
+
+    timer_interval_seconds = 1.0
 
     def __init__(
         self,
+        source: Source,
         windows: HoppingWindows,
         fields: Sequence[str],
         extract: ColumnExtractor,
         service: str,
+        output_topic: str,
         allowed_lateness: float = 0.0,
         idle_timeout: float = 30.0,
         state_ttl: float = 600.0,
         aggregations: Sequence[Aggregation] = DEFAULT_AGGREGATIONS,
-        quantile: float | None = 0.95,
-        quantile_relative_accuracy: float = 0.01,
-        exact_quantile_samples: int = 256,
-        output_topic: str = "sensor_windows",
-        store: ChangelogStore | None = None,
         clock: Callable[[], float] = time.time,
+        name: str = "windows",
     ) -> None:
         if state_ttl < idle_timeout:
             raise ValueError("state_ttl must be at least idle_timeout, or open windows would be forgotten")
+        self.store = ChangelogStore(name, service=service)
+        super().__init__(name, [source], [self.store])
         self.windows = windows
         self.fields = list(fields)
         self.extract = extract
@@ -109,12 +129,11 @@ class WindowedAggregation:
         self.idle_timeout = idle_timeout
         self.state_ttl = state_ttl
         self.aggregations = list(aggregations)
-        self.quantile = quantile
-        self.quantile_name = f"p{round(quantile * 100):d}" if quantile is not None else ""
-        self.buckets = LogBuckets(quantile_relative_accuracy)
-        self.exact_quantile_samples = exact_quantile_samples
+        # One owner per state key: statistics sharing a key (p50, p95) share the window's values.
+        self._state_owners = {
+            aggregation.state_key: aggregation for aggregation in self.aggregations if aggregation.state_key
+        }
         self.output_topic = output_topic
-        self.store = store or ChangelogStore("windows", "unbound", service)
         self.clock = clock
         # Working state per partition, rebuilt from the store on assignment.
         self._open: dict[int, dict[tuple[str, int], _OpenWindow]] = {}
@@ -123,6 +142,31 @@ class WindowedAggregation:
         self._windows_out = 0
 
     # Partition lifecycle (called by the application) --------------------------------------------------
+
+    def _load_states(self, window: dict[str, Any]) -> dict[str, Any]:
+        stored = dict(window.get("a", {}))
+        if "x" in window or "q" in window:
+            # Written before statistics owned their state: the values (or buckets) of the one quantile.
+            legacy = {"x": window.get("x"), "q": window.get("q")}
+            stored.update(
+                dict.fromkeys((key for key in self._state_owners if key.startswith("quantile:")), legacy)
+            )
+        return {
+            key: owner.load(stored[key], len(self.fields))
+            for key, owner in self._state_owners.items()
+            if key in stored
+        }
+
+    # Processor -------------------------------------------------------------------------------------------
+
+    def on_batch(self, batch: Batch, context: Context) -> None:
+        self.process(batch.items, context)
+
+    def on_assigned(self, partitions: list[int]) -> None:
+        self.partitions_assigned(partitions)
+
+    def on_revoked(self, partitions: list[int]) -> None:
+        self.partitions_revoked(partitions)
 
     def partitions_assigned(self, partitions: list[int]) -> None:
         for partition in partitions:
@@ -135,14 +179,8 @@ class WindowedAggregation:
                     continue
                 for start_ms, window in entry.get("w", {}).items():
                     moments = WindowMoments(np.asarray(window["s"], float), np.asarray(window["f"], float))
-                    samples = window.get("x")
-                    buckets = window.get("q")
                     self._open[partition][(key, int(start_ms))] = _OpenWindow(
-                        moments,
-                        None if samples is None else np.asarray(samples, float).reshape(-1, len(self.fields)),
-                        None
-                        if buckets is None
-                        else [{int(b): int(c) for b, c in f.items()} for f in buckets],
+                        moments, self._load_states(window)
                     )
                     heapq.heappush(
                         self._deadlines[partition], (self._end_ms(int(start_ms)), key, int(start_ms))
@@ -252,36 +290,17 @@ class WindowedAggregation:
             moments = WindowMoments.from_values(times[readings] - window_start, group_values, window_start)
             existing = open_windows.get((key, window_start_ms))
             if existing is None:
-                window = _OpenWindow(moments, group_values if self.quantile is not None else None, None)
+                states = {key_: owner.start(group_values) for key_, owner in self._state_owners.items()}
+                window = _OpenWindow(moments, states)
                 open_windows[(key, window_start_ms)] = window
                 heapq.heappush(deadlines, (self._end_ms(window_start_ms), key, window_start_ms))
             else:
                 window = existing
                 window.moments.merge(moments)
-                self._add_quantile_values(window, group_values)
-            if window.samples is not None and len(window.samples) > self.exact_quantile_samples:
-                window.buckets = self._bucket_counts(window.samples)
-                window.samples = None
+                for state_key, owner in self._state_owners.items():
+                    window.states[state_key] = owner.add(window.states[state_key], group_values)
             self._write_window(partition, key, window_start_ms)
         self._update_gauges()
-
-    def _add_quantile_values(self, window: _OpenWindow, values: np.ndarray) -> None:
-        if self.quantile is None:
-            return
-        if window.samples is not None:
-            window.samples = np.concatenate((window.samples, values))
-        elif window.buckets is not None:
-            for field_counts, new_counts in zip(window.buckets, self._bucket_counts(values), strict=True):
-                for bucket, count in new_counts.items():
-                    field_counts[bucket] = field_counts.get(bucket, 0) + count
-
-    def _bucket_counts(self, values: np.ndarray) -> list[dict[int, int]]:
-        buckets = self.buckets.bucket_of(values)
-        result = []
-        for field_index in range(len(self.fields)):
-            unique, counts = np.unique(buckets[:, field_index], return_counts=True)
-            result.append(dict(zip(unique.tolist(), counts.tolist(), strict=True)))
-        return result
 
     def _end_ms(self, start_ms: int) -> int:
         return start_ms + round(self.windows.size * 1000)
@@ -297,10 +316,8 @@ class WindowedAggregation:
         window = self._open[partition][(key, start_ms)]
         # The arrays are shared with the open window, not copied: they are encoded at commit time.
         state: dict[str, Any] = {"s": window.moments.shared, "f": window.moments.fields}
-        if window.samples is not None:
-            state["x"] = window.samples
-        if window.buckets is not None:
-            state["q"] = window.buckets
+        if window.states:
+            state["a"] = {key: self._state_owners[key].dump(value) for key, value in window.states.items()}
         entry["w"][start_ms] = state
         self.store.set(partition, key, entry)
 
@@ -370,21 +387,10 @@ class WindowedAggregation:
         end = self._end_ms(start_ms) / 1000.0
         aggregates: dict[str, dict[str, float]] = {name: {} for name in self.fields}
         for aggregation in self.aggregations:
-            computed = aggregation.compute(window.moments, slice(None))
+            state = window.states.get(aggregation.state_key) if aggregation.state_key else None
+            computed = aggregation.compute(window.moments, state)
             for field_index, name in enumerate(self.fields):
                 aggregates[name][aggregation.name] = float(computed[field_index])
-        if self.quantile is not None and window.samples is not None:
-            exact = np.quantile(window.samples, self.quantile, axis=0)
-            for field_index, name in enumerate(self.fields):
-                aggregates[name][self.quantile_name] = float(exact[field_index])
-        elif self.quantile is not None and window.buckets is not None:
-            for field_index, name in enumerate(self.fields):
-                aggregates[name][self.quantile_name] = self.buckets.quantile(
-                    window.buckets[field_index],
-                    self.quantile,
-                    float(window.moments.fields[MINIMUM][field_index]),
-                    float(window.moments.fields[MAXIMUM][field_index]),
-                )
         entry = self._key_entry(partition, key)
         entry["w"].pop(start_ms, None)
         if closed_by == "idle":
@@ -409,6 +415,3 @@ class WindowedAggregation:
 
     def _update_gauges(self) -> None:
         OPEN_WINDOWS.labels(self.service).set(sum(len(windows) for windows in self._open.values()))
-
-    def open_window_count(self) -> int:
-        return sum(len(windows) for windows in self._open.values())

@@ -73,8 +73,8 @@ def test_prometheus_scrapes_the_compose_host_names() -> None:
 def test_service_commands_use_the_configured_metrics_ports() -> None:
     ports = MetricsSettings()
     for name, service_name in (
-        ("producer-sensors", "producer_sensors"),
-        ("producer-transactions", "producer_transactions"),
+        ("producer-sensors", "producer-sensors"),
+        ("producer-transactions", "producer-transactions"),
         ("downsampler", "downsampler"),
         ("maintenance", "maintenance"),
         ("fraud", "fraud"),
@@ -85,15 +85,12 @@ def test_service_commands_use_the_configured_metrics_ports() -> None:
 
 
 def test_service_commands_parse_with_the_cli() -> None:
-    """Each container's command is a valid `streaming` command line (for the commands that exist yet)."""
+    """Each container's command is a valid `streaming` command line."""
     parser = build_parser()
-    subcommands = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction").choices
     checked = 0
     for service in SERVICES.values():
         command = service.get("command")
         if not command or service.get("image") != "streaming:local":
-            continue
-        if command[0] not in subcommands:
             continue
         parser.parse_args(command)
         checked += 1

@@ -7,7 +7,7 @@ import math
 import msgspec
 import pytest
 
-from consumers.downsampler import build
+from consumers.downsampler.service import build
 from contracts import SENSOR_FIELDS, SensorReadingBatch
 from streaming.config import Settings
 from streaming.schemas import DeadLetter, WindowAggregate, encode

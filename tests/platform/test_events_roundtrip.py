@@ -14,8 +14,9 @@ from contracts import (
     stable_alert_id,
 )
 from streaming.config import Settings
-from streaming.kafka import TOPIC_CATALOG, ensure_topics, make_admin, topic_specs
+from streaming.kafka import ensure_topics, make_admin, topic_specs
 from streaming.schemas import Codec, DeadLetter, WindowAggregate, encode
+from streaming.services import registry
 from tests.support.kafka import produce, read_all
 
 pytestmark = pytest.mark.kafka
@@ -172,5 +173,5 @@ def test_topic_creation_is_idempotent(settings: Settings) -> None:
         admin.close()
     assert set(first.values()) == {"created"}
     assert set(second.values()) == {"exists"}
-    assert set(first) == set(topic_specs(settings)) and len(first) == len(TOPIC_CATALOG)
+    assert set(first) == set(topic_specs(settings)) and len(first) == len(registry().topics)
     assert all(len(t["partitions"]) == settings.topics.partitions for t in described.values())

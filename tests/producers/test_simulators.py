@@ -16,7 +16,7 @@ from producers.fleet import FAILURE_MODES, MachineFleet
 from producers.malformed import VARIANTS, MalformedRecords
 from producers.pacing import ClockPacer, TokenBucket
 from producers.payments import FRAUD_PATTERNS, PaymentWorld
-from streaming.config import ProducerSettings
+from producers.settings import ProducerSettings
 from streaming.schemas import Codec, EventDecodeError
 
 START = 1_700_000_000.0

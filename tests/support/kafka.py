@@ -5,11 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from kafka import KafkaConsumer, TopicPartition
-from kafka.consumer.fetcher import ConsumerRecord
-
 from streaming.config import Settings
-from streaming.kafka import make_consumer, make_producer
+from streaming.kafka import ConsumerRecord, TopicPartition, make_consumer, make_producer
 
 
 def produce(
@@ -41,7 +38,7 @@ def read_all(
 
     Stops when `expected` records arrived, or, without `expected`, after `idle_seconds` with nothing new.
     """
-    consumer: KafkaConsumer = make_consumer(settings, settings.kafka.bootstrap_servers or "", group_id=None)
+    consumer = make_consumer(settings, settings.kafka.bootstrap_servers or "", group_id=None)
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
         deadline = time.monotonic() + timeout_seconds

@@ -8,8 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-from kafka import KafkaAdminClient
-
 from streaming.config import Settings
 from streaming.kafka import make_admin
 
@@ -32,7 +30,7 @@ def start_cli(
 
 def committed_total(settings: Settings, group_id: str, topic: str, partitions: set[int] | None = None) -> int:
     """Sum of the group's committed offsets on a topic, or on some of its partitions (0 when none yet)."""
-    admin: KafkaAdminClient = make_admin(settings, settings.kafka.bootstrap_servers or "")
+    admin = make_admin(settings, settings.kafka.bootstrap_servers or "")
     try:
         offsets = admin.list_group_offsets(group_id).get(group_id, {})
     except Exception:

@@ -110,7 +110,7 @@ def test_receive_command_runs_as_a_subprocess(tmp_path, make_alert: MakeAlert) -
 def test_delivery_metrics_are_counted(make_alert: MakeAlert) -> None:
     from consumers.alerting.dispatcher import AlertDispatcher
     from consumers.alerting.retry import RetryPolicy
-    from streaming.config import SubscriberSettings
+    from consumers.alerting.settings import SubscriberSettings
 
     def value(name: str, **labels: str) -> float:
         return REGISTRY.get_sample_value(name, labels) or 0.0

@@ -13,9 +13,9 @@ from consumers.alerting.delivery import DeliveryReport
 from consumers.alerting.dispatcher import AlertDispatcher
 from consumers.alerting.receiver import AlertReceiver
 from consumers.alerting.retry import RetryPolicy
+from consumers.alerting.settings import SubscriberSettings
 from consumers.alerting.tracker import Ticket
 from contracts import Alert
-from streaming.config import SubscriberSettings
 from tests.consumers.alerting.conftest import MakeAlert
 from tests.consumers.alerting.servers import Answer, ScriptedServer
 

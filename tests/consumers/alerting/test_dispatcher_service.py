@@ -16,8 +16,9 @@ import pytest
 
 from consumers.alerting.dispatcher_service import DispatcherService
 from consumers.alerting.receiver import AlertReceiver
+from consumers.alerting.settings import SubscriberSettings
 from contracts import Alert
-from streaming.config import Settings, SubscriberSettings
+from streaming.config import Settings
 from streaming.kafka import make_admin
 from streaming.schemas import Codec, DeadLetter, encode
 from tests.consumers.alerting.conftest import MakeAlert

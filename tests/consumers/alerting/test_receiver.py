@@ -137,7 +137,7 @@ def test_receive_host_option_defaults_to_loopback() -> None:
     from streaming.cli.main import build_parser
 
     arguments = ["alerts", "receive", "--secret", "s"]
-    parser = build_parser(arguments)
+    parser = build_parser()
     assert parser.parse_args(arguments).host == "127.0.0.1"
     inside_a_container = [*arguments, "--host", "0.0.0.0"]
     assert parser.parse_args(inside_a_container).host == "0.0.0.0"

@@ -7,12 +7,10 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from kafka.consumer.fetcher import ConsumerRecord
-
 from contracts import Label, Score
 from streaming.app import Application
 from streaming.config import Settings
-from streaming.kafka import make_producer
+from streaming.kafka import ConsumerRecord, make_producer
 from streaming.schemas import Codec, encode
 from tests.support.kafka import read_all
 

@@ -6,14 +6,16 @@ import random
 
 import pytest
 
+from consumers.fraud.scorer import FraudScorer
+from consumers.fraud.settings import FraudSettings
 from consumers.learning.champion import ModelSlot
-from consumers.learning.fraud_scorer import FraudScorer
-from consumers.learning.maintenance_scorer import MaintenanceScorer
 from consumers.learning.models import correct_prior
+from consumers.learning.settings import ModelSettings, ThresholdSettings
 from consumers.learning.synthetic import FraudStream
 from consumers.learning.thresholds import AlertBudget
+from consumers.maintenance.scorer import MaintenanceScorer
+from consumers.maintenance.settings import MaintenanceSettings
 from contracts import Alert, Transaction
-from streaming.config.models import FraudSettings, MaintenanceSettings, ModelSettings, ThresholdSettings
 from streaming.schemas import WindowAggregate
 
 HOUR = 3_600.0

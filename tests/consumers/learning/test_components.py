@@ -6,12 +6,12 @@ import random
 
 import pytest
 
-from consumers.learning.features.fraud import FraudFeatures
+from consumers.fraud.features import FraudFeatures
 from consumers.learning.models import build_model, describe, predict_positive, strategy_settings
 from consumers.learning.monitoring import OnlineMonitor
+from consumers.learning.settings import ModelSettings, ThresholdSettings
 from consumers.learning.thresholds import BudgetThreshold, PrecisionThreshold, build_threshold
 from contracts import Transaction
-from streaming.config.models import ModelSettings, ThresholdSettings
 
 
 @pytest.mark.parametrize("model", ["logistic", "hoeffding", "arf"])

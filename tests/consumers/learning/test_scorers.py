@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pickle
 
-from consumers.learning.fraud_scorer import FraudScorer
-from consumers.learning.maintenance_scorer import MaintenanceScorer
+from consumers.fraud.scorer import FraudScorer
+from consumers.fraud.settings import FraudSettings
+from consumers.learning.settings import ModelSettings
 from consumers.learning.synthetic import FraudStream, MaintenanceStream
+from consumers.maintenance.scorer import MaintenanceScorer
+from consumers.maintenance.settings import MaintenanceSettings
 from contracts import Transaction
-from streaming.config.models import FraudSettings, MaintenanceSettings, ModelSettings
 from streaming.schemas import WindowAggregate
 
 

@@ -1,0 +1,67 @@
+"""The sensor downsampler: raw readings in, one aggregate per machine and event-time window out.
+
+source   sensor_readings (SensorReadingBatch), keyed by machine
+windows  tumbling or hopping, on event time, with allowed lateness and an idle timeout
+state    open windows and watermarks in a compacted changelog, committed with the offsets
+sink     sensor_windows (WindowAggregate); late readings to late_events
+"""
+
+from __future__ import annotations
+
+from consumers.downsampler.settings import WindowSettings
+from contracts import SensorReadingBatch
+from streaming.app import Application, Source
+from streaming.config import Settings
+from streaming.schemas import Codec
+from streaming.windows import Columns, HoppingWindows, WindowedAggregation, aggregations_named
+
+SERVICE = "downsampler"
+
+
+def sensor_columns(batch: SensorReadingBatch) -> Columns:
+    """What the window aggregator reads from a sensor record."""
+    return Columns(
+        key=batch.machine_id,
+        times=batch.event_time,
+        values={
+            "air_temperature_k": batch.air_temperature_k,
+            "process_temperature_k": batch.process_temperature_k,
+            "rotational_speed_rpm": batch.rotational_speed_rpm,
+            "torque_nm": batch.torque_nm,
+            "vibration_mm_s": batch.vibration_mm_s,
+            "tool_wear_min": batch.tool_wear_min,
+        },
+        attributes={"machine_type": batch.machine_type},
+    )
+
+
+def aggregation(settings: Settings) -> WindowedAggregation:
+    """The downsampler's window processor, from `[windows]`."""
+    config = settings.section("windows", WindowSettings)
+    return WindowedAggregation(
+        Source("sensor_readings", Codec(SensorReadingBatch, settings.topics.max_message_bytes)),
+        windows=HoppingWindows(size=config.window_size_seconds, step=config.step_seconds()),
+        fields=config.fields,
+        extract=sensor_columns,
+        service=SERVICE,
+        output_topic="sensor_windows",
+        allowed_lateness=config.allowed_lateness_seconds,
+        idle_timeout=config.idle_timeout_seconds,
+        state_ttl=config.state_ttl_seconds,
+        aggregations=aggregations_named(
+            config.aggregations, config.quantile_relative_accuracy, config.exact_quantile_samples
+        ),
+    )
+
+
+def build(settings: Settings, bootstrap: str | None = None, instance_id: str | None = None) -> Application:
+    """The downsampler as an application, ready to `run()`."""
+    app = Application(
+        settings,
+        service=SERVICE,
+        group_id=settings.section("windows", WindowSettings).group_id,
+        bootstrap=bootstrap,
+        instance_id=instance_id,
+    )
+    app.add(aggregation(settings))
+    return app

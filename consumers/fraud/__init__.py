@@ -1,0 +1,2 @@
+"""Fraud detection: every transaction scored by rules, per-card features and an online model, learning from
+late chargebacks."""

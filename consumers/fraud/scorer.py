@@ -1,0 +1,267 @@
+"""The fraud pipeline without Kafka: prefilter, per-card features, champion/challenger, threshold, delayed
+chargebacks, online metrics, drift and alert suppression. `streaming consume fraud` wraps it in the consume
+loop; `streaming evaluate --task fraud` runs the same pipeline over a file.
+
+Model decisions use only event time, so `snapshot()` then the same input gives the same scores.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from consumers.fraud.features import FEATURE_NAMES, FraudFeatures
+from consumers.fraud.prefilter import Prefilter
+from consumers.fraud.settings import FraudSettings
+from consumers.learning.labels import ChargebackJoin, Prediction, Resolution
+from consumers.learning.metrics import (
+    ALERTS_EMITTED,
+    ALERTS_SUPPRESSED,
+    FRAUD_MODEL_SKIPPED,
+    FRAUD_RULE_HITS,
+    MODEL_LABEL_DELAY,
+    MODEL_PENDING_EVICTED,
+    MODEL_SCORE,
+    MODEL_SCORES,
+    initialise,
+)
+from consumers.learning.scorer_base import ScorerBase, decision_attributes
+from contracts import Alert, FeatureContribution, Score, Transaction, stable_alert_id
+
+__all__ = ["FraudDecision", "FraudScorer"]
+
+SERVICE = "fraud"
+CHANNELS: tuple[str, ...] = ("pos", "online", "atm", "contactless")
+RULES: tuple[str, ...] = ("block_amount", "impossible_travel", "safe_small_habitual")
+#: Idle cards (by event time) are forgotten every this many transactions.
+EVICT_EVERY = 10_000
+
+
+@dataclass(slots=True)
+class FraudDecision:
+    """The outcome of scoring one transaction."""
+
+    transaction: Transaction
+    score: float
+    decision: bool
+    threshold: float
+    model_name: str
+    model_version: int
+    rule: str | None = None
+    challenger_score: float | None = None
+    challenger_name: str = ""
+    challenger_version: int = 0
+    top_features: list[FeatureContribution] = field(default_factory=list)
+    explanation_method: str = ""
+    examples_learned: int = 0
+    alerts: list[Alert] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class FraudScorer(ScorerBase):
+    """Everything the fraud service knows; `snapshot()`/`restore()` make it one checkpoint.
+
+    >>> from contracts import Transaction
+    >>> scorer = FraudScorer(FraudSettings(challenger=None), export=False)
+    >>> tx = Transaction(transaction_id="t-1", card_id="c-1", customer_id="u-1", merchant_id="m-1",
+    ...     merchant_category="grocery", amount=42.0, event_time=1.7e9, latitude=48.85, longitude=2.35,
+    ...     device_id="d-1")
+    >>> decision = scorer.score(tx)
+    >>> decision.model_name, decision.score, decision.decision, len(scorer.join)
+    ('logistic+under+weight', 0.5, False, 1)
+    """
+
+    service = SERVICE
+    label_kind = "chargeback"
+
+    def __init__(
+        self,
+        settings: FraudSettings,
+        export: bool = True,
+        clock: Any = time.time,
+        alert_cooldown: float = 600.0,
+    ) -> None:
+        super().__init__(settings, export, clock, alert_cooldown)
+        self.settings: FraudSettings = settings
+        self.features = FraudFeatures(ttl_seconds=settings.card_state_ttl_seconds)
+        self.prefilter = Prefilter(settings, export=export)
+        self.join = ChargebackJoin(settings.label_horizon_seconds, settings.pending_limit)
+        self.model_scored = 0
+        if export:
+            initialise(SERVICE, "fraud", CHANNELS, self.threshold.value)
+            for rule in RULES:
+                FRAUD_RULE_HITS.labels(rule)
+                FRAUD_MODEL_SKIPPED.labels(rule)
+
+    # Scoring -----------------------------------------------------------------------------------------
+
+    def score(self, tx: Transaction) -> FraudDecision:
+        started = time.perf_counter()
+        self.advance(tx.event_time)
+        x = self.features.transform(tx)
+        self.scored += 1
+        if self.scored % EVICT_EVERY == 0:
+            # On the event path, not a wall-clock timer: which cards are forgotten must replay identically.
+            self.features.evict_idle()
+        rule = self.prefilter.decide(x)
+        threshold = self.threshold.value
+        if rule is not None:
+            decision = FraudDecision(
+                tx, rule.score, rule.action == "block", threshold, "rules", 0, rule=rule.rule
+            )
+            # Kept without model scores: its chargeback still joins (and is counted), but nothing learns.
+            self._remember(
+                Prediction(tx.transaction_id, tx.card_id, tx.event_time, {}, {}, decision.decision)
+            )
+        else:
+            decision = self._score_with_models(tx, x, threshold)
+        if decision.decision:
+            decision.alerts = self._alert(decision)
+        decision.seconds = time.perf_counter() - started
+        return decision
+
+    def _score_with_models(self, tx: Transaction, x: dict[str, float], threshold: float) -> FraudDecision:
+        self.model_scored += 1
+        champion = self.models.champion
+        score = champion.score(x)
+        scores = {"champion": score}
+        challenger_score = None
+        if self.models.challenger is not None:
+            challenger_score = self.models.challenger.score(x)
+            scores["challenger"] = challenger_score
+        # An untrained model says 0.5 for everything: it must not alert on everything.
+        flagged = score >= threshold and champion.knows_positives
+        self.threshold.observe_score(score, tx.event_time)
+        top = champion.explainer.explain(x)
+        champion.explainer.observe(x)
+        prediction = Prediction(
+            tx.transaction_id,
+            tx.card_id,
+            tx.event_time,
+            tuple(x.values()),
+            scores,
+            flagged,
+            tx.channel,
+            threshold,
+        )
+        self._remember(prediction)
+        if self.export:
+            for slot in self.models.slots:
+                role_score = scores[slot.role]
+                MODEL_SCORE.labels(SERVICE, slot.role).observe(role_score)
+                MODEL_SCORES.labels(SERVICE, slot.role, "alert" if role_score >= threshold else "pass").inc()
+        return FraudDecision(
+            tx,
+            score,
+            flagged,
+            threshold,
+            champion.name,
+            champion.version,
+            challenger_score=challenger_score,
+            challenger_name=self.models.challenger.name if self.models.challenger else "",
+            challenger_version=self.models.challenger.version if self.models.challenger else 0,
+            top_features=top,
+            explanation_method=champion.explainer.method,
+            examples_learned=champion.learned,
+        )
+
+    def _remember(self, prediction: Prediction) -> None:
+        evicted = self.join.add(prediction)
+        if evicted and self.export:
+            MODEL_PENDING_EVICTED.labels(SERVICE).inc(len(evicted))
+
+    def _alert(self, decision: FraudDecision) -> list[Alert]:
+        tx = decision.transaction
+        critical_above = max(self.settings.threshold.critical_above, decision.threshold)
+        critical = decision.rule is not None or decision.score >= critical_above
+        explanation = (
+            f"rule {decision.rule}"
+            if decision.rule
+            else ", ".join(f"{item.name}={item.contribution:+.2f}" for item in decision.top_features)
+        )
+        candidate = Alert(
+            alert_id=stable_alert_id("fraud", tx.card_id, tx.transaction_id),
+            kind="fraud",
+            entity_id=tx.card_id,
+            severity="critical" if critical else "warning",
+            score=decision.score,
+            threshold=decision.threshold,
+            model_name=decision.model_name,
+            model_version=decision.model_version,
+            explanation=explanation,
+            event_time=tx.event_time,
+            created_at=max(tx.event_time, self._clock()),
+            attributes={
+                "transaction_id": tx.transaction_id,
+                "amount": f"{tx.amount:.2f}",
+                "merchant_id": tx.merchant_id,
+                "channel": tx.channel,
+            },
+        )
+        over_budget = self.gate.over_budget
+        alert = self.gate.evaluate(candidate)
+        if self.export and self.gate.over_budget > over_budget:
+            ALERTS_SUPPRESSED.labels(SERVICE, "budget").inc()
+        if alert is None:
+            return []
+        if self.export:
+            ALERTS_EMITTED.labels(SERVICE, "fraud", alert.severity, tx.channel).inc()
+        return [alert]
+
+    # Labels ------------------------------------------------------------------------------------------
+
+    def _learn(self, resolution: Resolution) -> None:
+        prediction = resolution.prediction
+        self._count(resolution.outcome)
+        if resolution.outcome == "joined" and self.export:
+            MODEL_LABEL_DELAY.labels(SERVICE).observe(resolution.delay_seconds)
+        if not prediction.scores:
+            return
+        values = prediction.features
+        features = values if isinstance(values, dict) else dict(zip(FEATURE_NAMES, values, strict=True))
+        self.threshold.observe_label(prediction.scores["champion"], resolution.label)
+        for slot in self.models.slots:
+            score = prediction.scores.get(slot.role)
+            if score is not None and slot.monitor.update(
+                resolution.label, score, score >= prediction.threshold
+            ):
+                self._drift(slot, prediction.event_time)
+            slot.learn(features, resolution.label)
+
+    # Housekeeping ------------------------------------------------------------------------------------
+
+    def score_record(self, decision: FraudDecision, now: float) -> Score:
+        tx = decision.transaction
+        return Score(
+            kind="fraud",
+            entity_id=tx.card_id,
+            event_id=tx.transaction_id,
+            event_time=tx.event_time,
+            score=decision.score,
+            threshold=decision.threshold,
+            decision=decision.decision,
+            model_name=decision.model_name,
+            model_version=decision.model_version,
+            rule=decision.rule,
+            top_features=decision.top_features,
+            processing_latency_seconds=decision.seconds,
+            event_to_score_latency_seconds=max(0.0, now - tx.event_time),
+            scored_at=now,
+            attributes={**decision_attributes(decision), "channel": tx.channel},
+        )
+
+    # Checkpoint --------------------------------------------------------------------------------------
+
+    def _own_state(self) -> dict[str, Any]:
+        return {
+            "features": self.features,
+            "prefilter": self.prefilter.snapshot(),
+            "model_scored": self.model_scored,
+        }
+
+    def _restore_own(self, snapshot: dict[str, Any]) -> None:
+        self.features = snapshot["features"]
+        self.features.ttl_seconds = self.settings.card_state_ttl_seconds
+        self.prefilter.restore(snapshot["prefilter"])
+        self.model_scored = snapshot["model_scored"]

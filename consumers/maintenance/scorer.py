@@ -1,0 +1,292 @@
+"""The maintenance pipeline without Kafka: window + history features, an unsupervised anomaly score, the
+champion/challenger failure models, the horizon label join, online metrics, drift and alerts (with a
+"resolved" alert once a machine's score falls back below the threshold). `streaming consume maintenance`
+wraps it in the consume loop; `streaming evaluate --task maintenance` runs it over a file.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from river import anomaly, compose, preprocessing
+
+from consumers.learning.labels import FailureJoin, Prediction, Resolution
+from consumers.learning.metrics import (
+    ALERTS_EMITTED,
+    ALERTS_SUPPRESSED,
+    MODEL_ANOMALY_SCORE,
+    MODEL_LABEL_DELAY,
+    MODEL_PENDING_EVICTED,
+    MODEL_SCORE,
+    MODEL_SCORES,
+    initialise,
+)
+from consumers.learning.scorer_base import ScorerBase, decision_attributes
+from consumers.maintenance.features import MaintenanceFeatures
+from consumers.maintenance.settings import MaintenanceSettings
+from contracts import Alert, FeatureContribution, Label, Score, stable_alert_id
+from streaming.schemas import WindowAggregate
+
+__all__ = ["MaintenanceDecision", "MaintenanceScorer"]
+
+SERVICE = "maintenance"
+ANOMALY_MODEL = "halfspacetrees"
+MACHINE_TYPES: tuple[str, ...] = ("L", "M", "H", "unknown")
+
+
+@dataclass(slots=True)
+class MaintenanceDecision:
+    """The outcome of scoring one window."""
+
+    window: WindowAggregate
+    score: float
+    decision: bool
+    threshold: float
+    model_name: str
+    model_version: int
+    anomaly_score: float
+    challenger_score: float | None = None
+    challenger_name: str = ""
+    challenger_version: int = 0
+    top_features: list[FeatureContribution] = field(default_factory=list)
+    explanation_method: str = ""
+    examples_learned: int = 0
+    alerts: list[Alert] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class MaintenanceScorer(ScorerBase):
+    """Everything the maintenance service knows; `snapshot()`/`restore()` make it one checkpoint.
+
+    Until the champion has learned from a failure, decisions come from the anomaly score against
+    `anomaly_threshold` (the score record then names the anomaly model).
+
+    >>> from streaming.schemas import WindowAggregate
+    >>> scorer = MaintenanceScorer(MaintenanceSettings(challenger=None), export=False)
+    >>> window = WindowAggregate(key="m-1", window_start=1.7e9, window_end=1.7e9 + 60, count=60,
+    ...     aggregates={"torque_nm": {"mean": 40.0, "max": 44.0}}, closed_by="watermark",
+    ...     attributes={"machine_type": "M"})
+    >>> decision = scorer.score(window)
+    >>> decision.model_name, decision.decision, len(scorer.join)
+    ('halfspacetrees', False, 1)
+    """
+
+    service = SERVICE
+    label_kind = "machine_failure"
+
+    def __init__(
+        self,
+        settings: MaintenanceSettings,
+        export: bool = True,
+        clock: Any = time.time,
+        alert_cooldown: float = 600.0,
+    ) -> None:
+        super().__init__(settings, export, clock, alert_cooldown)
+        self.settings: MaintenanceSettings = settings
+        self.features = MaintenanceFeatures(history_windows=settings.history_windows)
+        self.anomaly = compose.Pipeline(
+            preprocessing.MinMaxScaler(),
+            anomaly.HalfSpaceTrees(
+                n_trees=settings.anomaly_trees,
+                height=settings.anomaly_height,
+                window_size=settings.anomaly_window_size,
+                seed=settings.champion.seed,
+            ),
+        )
+        #: Consecutive windows below the threshold of each firing machine (hysteresis before "resolved").
+        self.clear_streak: dict[str, int] = {}
+        self.join = FailureJoin(
+            settings.horizon_seconds, settings.label_grace_seconds, settings.pending_limit
+        )
+        self.positives_learned = 0
+        if export:
+            initialise(SERVICE, "maintenance", MACHINE_TYPES, self.threshold.value)
+            MODEL_ANOMALY_SCORE.labels(SERVICE)
+
+    def score(self, window: WindowAggregate) -> MaintenanceDecision:
+        started = time.perf_counter()
+        self.advance(window.window_end)
+        x = self.features.transform(window)
+        anomaly_score = float(self.anomaly.score_one(x))
+        self.anomaly.learn_one(x)
+        self.scored += 1
+        champion = self.models.champion
+        score = champion.score(x)
+        scores = {"champion": score}
+        challenger_score = None
+        if self.models.challenger is not None:
+            challenger_score = self.models.challenger.score(x)
+            scores["challenger"] = challenger_score
+        supervised = self.positives_learned > 0
+        threshold = self.threshold.value if supervised else self.settings.anomaly_threshold
+        decided_on = score if supervised else anomaly_score
+        flagged = decided_on >= threshold
+        if supervised:
+            self.threshold.observe_score(score, window.window_end)
+        top = champion.explainer.explain(x)
+        champion.explainer.observe(x)
+        machine_type = window.attributes.get("machine_type", "")
+        prediction = Prediction(
+            window.window_id,
+            window.key,
+            window.window_end,
+            x,
+            scores,
+            flagged,
+            machine_type,
+            self.threshold.value,
+        )
+        evicted = self.join.add(prediction)
+        if self.export:
+            if evicted:
+                MODEL_PENDING_EVICTED.labels(SERVICE).inc(len(evicted))
+            MODEL_ANOMALY_SCORE.labels(SERVICE).observe(anomaly_score)
+            for slot in self.models.slots:
+                role_score = scores[slot.role]
+                MODEL_SCORE.labels(SERVICE, slot.role).observe(role_score)
+                decision = (
+                    "alert" if (flagged if slot.role == "champion" else role_score >= threshold) else "pass"
+                )
+                MODEL_SCORES.labels(SERVICE, slot.role, decision).inc()
+        decision_record = MaintenanceDecision(
+            window,
+            decided_on,
+            flagged,
+            threshold,
+            champion.name if supervised else ANOMALY_MODEL,
+            champion.version if supervised else 1,
+            anomaly_score,
+            challenger_score=challenger_score,
+            challenger_name=self.models.challenger.name if self.models.challenger else "",
+            challenger_version=self.models.challenger.version if self.models.challenger else 0,
+            top_features=top,
+            explanation_method=champion.explainer.method,
+            examples_learned=champion.learned,
+        )
+        decision_record.alerts = self._alerts(decision_record, machine_type)
+        decision_record.seconds = time.perf_counter() - started
+        return decision_record
+
+    def _alerts(self, decision: MaintenanceDecision, machine_type: str) -> list[Alert]:
+        window = decision.window
+        if not decision.decision:
+            if not self.policy.is_firing("maintenance", window.key):
+                return []
+            # Hysteresis: one window just under the threshold does not close the incident, or a machine
+            # hovering around it would fire and resolve on every other window.
+            streak = self.clear_streak.get(window.key, 0) + 1
+            if streak < self.settings.resolve_after_windows:
+                self.clear_streak[window.key] = streak
+                return []
+            self.clear_streak.pop(window.key, None)
+            resolved = self.policy.resolve(
+                "maintenance",
+                window.key,
+                window.window_end,
+                f"failure probability {decision.score:.3f} back below {decision.threshold:.3f}",
+            )
+            if resolved is None:
+                return []
+            if self.export:
+                ALERTS_EMITTED.labels(
+                    SERVICE, "maintenance", resolved.severity, machine_type or "unknown"
+                ).inc()
+            return [resolved]
+        self.clear_streak.pop(window.key, None)
+        critical = decision.score >= max(self.settings.threshold.critical_above, decision.threshold)
+        features = ", ".join(f"{item.name}={item.contribution:+.2f}" for item in decision.top_features)
+        candidate = Alert(
+            alert_id=stable_alert_id("maintenance", window.key, window.window_id),
+            kind="maintenance",
+            entity_id=window.key,
+            severity="critical" if critical else "warning",
+            score=decision.score,
+            threshold=decision.threshold,
+            model_name=decision.model_name,
+            model_version=decision.model_version,
+            explanation=(
+                f"failure within {self.settings.horizon_seconds / 3600:g} h: p={decision.score:.3f}"
+                + (f"; {features}" if features else "")
+            ),
+            event_time=window.window_end,
+            created_at=max(window.window_end, self._clock()),
+            attributes={
+                "window_id": window.window_id,
+                "machine_type": machine_type,
+                "anomaly_score": f"{decision.anomaly_score:.3f}",
+            },
+        )
+        over_budget = self.gate.over_budget
+        alert = self.gate.evaluate(candidate)
+        if self.export and self.gate.over_budget > over_budget:
+            ALERTS_SUPPRESSED.labels(SERVICE, "budget").inc()
+        if alert is None:
+            return []
+        if self.export:
+            ALERTS_EMITTED.labels(SERVICE, "maintenance", alert.severity, machine_type or "unknown").inc()
+        return [alert]
+
+    # Labels ------------------------------------------------------------------------------------------
+
+    def _after_label(self, label: Label) -> None:
+        # The machine was repaired: its trend starts again from the next window.
+        self.features.reset(label.entity_id)
+
+    def _learn(self, resolution: Resolution) -> None:
+        prediction = resolution.prediction
+        self._count(resolution.outcome)
+        if resolution.label:
+            self.positives_learned += 1
+        if resolution.outcome == "joined" and self.export:
+            MODEL_LABEL_DELAY.labels(SERVICE).observe(resolution.delay_seconds)
+        self.threshold.observe_label(prediction.scores["champion"], resolution.label)
+        for slot in self.models.slots:
+            score = prediction.scores.get(slot.role)
+            if score is not None and slot.monitor.update(
+                resolution.label, score, score >= prediction.threshold
+            ):
+                self._drift(slot, prediction.event_time)
+            features = prediction.features
+            assert isinstance(features, dict)  # maintenance keeps named features (they vary by window)
+            slot.learn(features, resolution.label)
+
+    def score_record(self, decision: MaintenanceDecision, now: float) -> Score:
+        window = decision.window
+        return Score(
+            kind="maintenance",
+            entity_id=window.key,
+            event_id=window.window_id,
+            event_time=window.window_end,
+            score=decision.score,
+            threshold=decision.threshold,
+            decision=decision.decision,
+            model_name=decision.model_name,
+            model_version=decision.model_version,
+            anomaly_score=decision.anomaly_score,
+            top_features=decision.top_features,
+            processing_latency_seconds=decision.seconds,
+            event_to_score_latency_seconds=max(0.0, now - window.window_end),
+            scored_at=now,
+            attributes={
+                **decision_attributes(decision),
+                "machine_type": window.attributes.get("machine_type", ""),
+            },
+        )
+
+    # Checkpoint --------------------------------------------------------------------------------------
+
+    def _own_state(self) -> dict[str, Any]:
+        return {
+            "features": self.features,
+            "anomaly": self.anomaly,
+            "clear_streak": dict(self.clear_streak),
+            "positives_learned": self.positives_learned,
+        }
+
+    def _restore_own(self, snapshot: dict[str, Any]) -> None:
+        self.features = snapshot["features"]
+        self.anomaly = snapshot["anomaly"]
+        self.clear_streak = dict(snapshot["clear_streak"])
+        self.positives_learned = snapshot["positives_learned"]
