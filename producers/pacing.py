@@ -1,8 +1,7 @@
-"""When the next record may go: a token bucket in events per second, or the simulated clock.
+"""Pacing by rate: a token bucket in events per second (pacing by event time is `streaming.pacing`).
 
-Both pacers wait through a stop event (`stop_event.wait(timeout)`), never a bare sleep: a SIGTERM that
-sets the event ends the wait at once, however long the pacing gap (minutes of event time at a low
-`--speedup`, or a slow `--rate`).
+The bucket waits through a stop event (`stop_event.wait(timeout)`), never a bare sleep: a SIGTERM that
+sets the event ends the wait at once, however slow the `--rate`.
 """
 
 from __future__ import annotations
@@ -77,40 +76,3 @@ class TokenBucket:
     def refund(self, events: float) -> None:
         """Give back events acquired but not sent (the run stopped during their wait)."""
         self._admitted = max(0.0, self._admitted - events)
-
-
-class ClockPacer:
-    """Paces records by event time: event time runs `speedup` times faster than wall time.
-
-    >>> now = [0.0]
-    >>> def sleep(seconds):
-    ...     now[0] += seconds
-    >>> pacer = ClockPacer(origin=1000.0, speedup=60.0, clock=lambda: now[0], sleep=sleep)
-    >>> pacer.wait_until(1600.0)  # ten event minutes at 60x take ten wall seconds
-    10.0
-    """
-
-    def __init__(
-        self,
-        origin: float,
-        speedup: float,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], object] | None = None,
-        stop_event: threading.Event | None = None,
-    ) -> None:
-        if speedup <= 0:
-            raise ValueError("speedup must be positive")
-        self.origin = origin
-        self.speedup = speedup
-        self._clock = clock
-        self._sleep = sleep or _interruptible(stop_event)
-        self._wall_start = clock()
-
-    def wait_until(self, event_time: float) -> float:
-        """Wait until the simulated clock reaches `event_time` (returns early if the stop event is set).
-        Returns the seconds it had to wait."""
-        wait = (event_time - self.origin) / self.speedup - (self._clock() - self._wall_start)
-        if wait > 0:
-            self._sleep(wait)
-            return wait
-        return 0.0

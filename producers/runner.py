@@ -12,13 +12,14 @@ from typing import Any, Literal, Protocol
 from producers import metrics
 from producers.faults import FaultInjector
 from producers.malformed import VARIANTS, MalformedRecords
-from producers.pacing import ClockPacer, TokenBucket
+from producers.pacing import TokenBucket
 from producers.records import OutgoingRecord
 from producers.settings import ProducerSettings
 from streaming.config import Settings
 from streaming.console import ProgressReporter
 from streaming.kafka import ensure_topics, make_admin, make_producer, resolve_bootstrap, topic_configs
 from streaming.metrics import start_metrics_server
+from streaming.pacing import EventTimePacer
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +220,7 @@ class ProducerLoop:
         stop = self.stop_event
         bucket = TokenBucket(numeric_rate, stop_event=stop) if numeric_rate else None
         pacer = (
-            ClockPacer(self.simulator.start_time, self.speedup, stop_event=stop)
+            EventTimePacer(self.speedup, origin=self.simulator.start_time, stop_event=stop)
             if self.rate is None
             else None
         )
@@ -362,3 +363,44 @@ class ProducerLoop:
             first = self._logged_errors <= 5
         if first:
             log.error("delivery failed (%s): %r", reason, error)
+
+
+class SimulatedProducer:
+    """What both simulators' producers share: run their world through the producer loop.
+
+    A subclass sets `settings`, `seed` and `world` (a `Simulator`) in its constructor.
+    """
+
+    settings: Settings
+    seed: int
+    world: Simulator
+
+    def run(
+        self,
+        duration: float | None = None,
+        count: int | None = None,
+        rate: Rate = None,
+        speedup: float | None = None,
+        bootstrap: str | None = None,
+        metrics_port: int | None = None,
+        progress: bool = True,
+        flush_labels: bool = True,
+        stop_event: threading.Event | None = None,
+    ) -> ProducerSummary:
+        """Produce until `duration` or `count`; labels still pending at the end go too unless
+        `flush_labels` is off."""
+        loop = ProducerLoop(
+            self.settings,
+            self.world,
+            rate=rate,
+            speedup=speedup,
+            duration=duration,
+            count=count,
+            bootstrap=bootstrap,
+            metrics_port=metrics_port,
+            progress=progress,
+            flush_labels=flush_labels,
+            stop_event=stop_event,
+            fault_seed=self.seed + 1_000,
+        )
+        return loop.run()

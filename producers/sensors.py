@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 from producers.fleet import MachineFleet
-from producers.runner import ProducerLoop, ProducerSummary, Rate
+from producers.runner import SimulatedProducer
 from producers.settings import ProducerSettings
 from streaming.config import Settings
 
 
-class SensorProducer:
+class SensorProducer(SimulatedProducer):
     """Produces a simulated fleet's readings. Every argument left as None comes from `[producers]`.
 
     >>> from streaming.config import Settings
@@ -34,7 +33,7 @@ class SensorProducer:
         config = settings.section("producers", ProducerSettings)
         self.settings = settings
         self.seed = config.seed if seed is None else seed
-        self.fleet = MachineFleet(
+        self.world = self.fleet = MachineFleet(
             machines=config.machines if machines is None else machines,
             seed=self.seed,
             start_time=time.time() if start_time is None else start_time,
@@ -50,29 +49,3 @@ class SensorProducer:
             degradation_seconds=config.degradation_seconds,
             repair_seconds=config.repair_seconds,
         )
-
-    def run(
-        self,
-        duration: float | None = None,
-        count: int | None = None,
-        rate: Rate = None,
-        speedup: float | None = None,
-        bootstrap: str | None = None,
-        metrics_port: int | None = None,
-        progress: bool = True,
-        stop_event: threading.Event | None = None,
-    ) -> ProducerSummary:
-        loop = ProducerLoop(
-            self.settings,
-            self.fleet,
-            rate=rate,
-            speedup=speedup,
-            duration=duration,
-            count=count,
-            bootstrap=bootstrap,
-            metrics_port=metrics_port,
-            progress=progress,
-            stop_event=stop_event,
-            fault_seed=self.seed + 1_000,
-        )
-        return loop.run()

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 from producers.payments import PaymentWorld
-from producers.runner import ProducerLoop, ProducerSummary, Rate
+from producers.runner import SimulatedProducer
 from producers.settings import ProducerSettings
 from streaming.config import Settings
 
 
-class TransactionProducer:
+class TransactionProducer(SimulatedProducer):
     """Produces simulated payments. Every argument left as None comes from the `[producers]` settings.
 
     >>> from streaming.config import Settings
@@ -51,31 +50,3 @@ class TransactionProducer:
             chargeback_delay_jitter=config.chargeback_delay_jitter,
             transactions_per_card_day=config.transactions_per_card_day,
         )
-
-    def run(
-        self,
-        duration: float | None = None,
-        count: int | None = None,
-        rate: Rate = None,
-        speedup: float | None = None,
-        bootstrap: str | None = None,
-        metrics_port: int | None = None,
-        progress: bool = True,
-        flush_labels: bool = True,
-        stop_event: threading.Event | None = None,
-    ) -> ProducerSummary:
-        loop = ProducerLoop(
-            self.settings,
-            self.world,
-            rate=rate,
-            speedup=speedup,
-            duration=duration,
-            count=count,
-            bootstrap=bootstrap,
-            metrics_port=metrics_port,
-            progress=progress,
-            flush_labels=flush_labels,
-            stop_event=stop_event,
-            fault_seed=self.seed + 1_000,
-        )
-        return loop.run()

@@ -146,7 +146,7 @@ def run_receive(args: argparse.Namespace) -> int:
 
 def run_test(args: argparse.Namespace) -> int:
     from consumers.alerting.retry import RetryPolicy
-    from consumers.alerting.sinks import make_sink
+    from consumers.alerting.sinks import SendResult, make_sink
     from contracts import Alert, stable_alert_id
 
     settings = settings_from_args(args)
@@ -169,15 +169,22 @@ def run_test(args: argparse.Namespace) -> int:
     )
     sink = make_sink(subscriber)
     retry = RetryPolicy(max_attempts=3, max_retry_seconds=10.0, random=random.Random())
+
+    def waiting(failed: SendResult, attempt: int, delay: float) -> None:
+        print(
+            f"attempt {attempt}: {failed.outcome} ({failed.detail}); again in {delay:.1f}s", file=sys.stderr
+        )
+
+    def pause(delay: float) -> bool:
+        time.sleep(delay)
+        return False
+
     try:
-        for attempt in range(1, retry.max_attempts + 1):
-            result = sink.send(alert)
-            print(f"attempt {attempt}: {result.outcome} ({result.detail})", file=sys.stderr)
-            if result.outcome != "retry":
-                break
-            time.sleep(retry.delay(attempt, result.retry_after_seconds))
+        outcome = retry.run(lambda: sink.send(alert), pause, waiting)
     finally:
         sink.close()
+    result = outcome.result
+    print(f"attempt {outcome.attempts}: {result.outcome} ({result.detail})", file=sys.stderr)
     if result.outcome == "delivered":
         print(f"test alert {alert.alert_id} delivered to {subscriber.name}")
         return 0

@@ -140,50 +140,44 @@ class SubscriberWorker:
             return DeliveryReport(self.name, alert.alert_id, "filtered", 0, skip)
         if alert.alert_id in self._delivered_ids:
             return DeliveryReport(self.name, alert.alert_id, "duplicate", 0, "already delivered")
-        started = time.monotonic()
-        attempts = 0
-        while True:
-            attempts += 1
-            try:
-                result: SendResult = self.sink.send(alert)
-            except Exception as error:
-                # A failing sink (full disk, bad URL) is retried and then dead-lettered like a failing server.
-                result = SendResult("retry", f"{type(error).__name__}: {error}"[:300])
-            if result.outcome == "delivered":
-                metrics.DELIVERY_SECONDS.labels(self.name).observe(max(0.0, self.clock() - alert.created_at))
-                self._remember(alert.alert_id)
-                return DeliveryReport(self.name, alert.alert_id, "delivered", attempts, result.detail)
-            if result.outcome == "reject":
-                reason = f"rejected by {self.name}: {result.detail}"
-                if not self._dead_letter(alert, ticket, reason):
-                    return None
-                return DeliveryReport(self.name, alert.alert_id, "rejected", attempts, result.detail)
-            delay = self.retry.delay(attempts, result.retry_after_seconds)
-            give_up = self.retry.give_up_reason(attempts, time.monotonic() - started, delay)
-            if give_up is not None:
-                reason = f"{self.name}: {give_up}; last error: {result.detail}"
-                if not self._dead_letter(alert, ticket, reason):
-                    return None
-                return DeliveryReport(self.name, alert.alert_id, "dead_lettered", attempts, reason)
+
+        def retrying(result: SendResult, attempts: int, delay: float) -> None:
             log.info("subscriber %s: %s, retry %d in %.2fs", self.name, result.detail, attempts, delay)
             metrics.RETRIES.labels(self.name).inc()
-            if self._stop.wait(delay):
+
+        # A failing sink (full disk, bad URL) is retried and then dead-lettered like a failing server.
+        outcome = self.retry.run(lambda: self.sink.send(alert), self._stop.wait, retrying)
+        result, attempts = outcome.result, outcome.attempts
+        if outcome.stopped:
+            return None
+        if result.outcome == "delivered":
+            metrics.DELIVERY_SECONDS.labels(self.name).observe(max(0.0, self.clock() - alert.created_at))
+            self._remember(alert.alert_id)
+            return DeliveryReport(self.name, alert.alert_id, "delivered", attempts, result.detail)
+        if result.outcome == "reject":
+            if not self._dead_letter(alert, ticket, f"rejected by {self.name}: {result.detail}"):
                 return None
+            return DeliveryReport(self.name, alert.alert_id, "rejected", attempts, result.detail)
+        reason = f"{self.name}: {outcome.gave_up}; last error: {result.detail}"
+        if not self._dead_letter(alert, ticket, reason):
+            return None
+        return DeliveryReport(self.name, alert.alert_id, "dead_lettered", attempts, reason)
 
     def _dead_letter(self, alert: Alert, ticket: Ticket, reason: str) -> bool:
         """Write the dead letter, retrying until it is durable or the worker stops."""
-        backoff = 0.5
-        while not self._stop.is_set():
-            try:
-                self.dead_letter(alert, ticket, self.name, reason)
-            except Exception as error:
-                log.warning("subscriber %s: dead letter not written (%s); retrying", self.name, error)
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, 10.0)
-                continue
-            metrics.DEAD_LETTERS.labels(self.name).inc()
-            return True
-        return False
+
+        def write() -> SendResult:
+            self.dead_letter(alert, ticket, self.name, reason)
+            return SendResult("delivered", "dead letter written")
+
+        def retrying(result: SendResult, attempts: int, delay: float) -> None:
+            log.warning("subscriber %s: dead letter not written (%s); retrying", self.name, result.detail)
+
+        outcome = RetryPolicy.until_done().run(write, self._stop.wait, retrying)
+        if outcome.result.outcome != "delivered":
+            return False
+        metrics.DEAD_LETTERS.labels(self.name).inc()
+        return True
 
     def _remember(self, alert_id: str) -> None:
         self._delivered_ids[alert_id] = None

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import math
 import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from consumers.alerting.settings import AlertSettings
+from consumers.alerting.sinks import SendResult
+
+
+@dataclass(frozen=True)
+class RetryOutcome:
+    """How a retried action ended: its last result, the attempts made, why it was given up (if it was),
+    and whether the wait between attempts was cut short by a stop."""
+
+    result: SendResult
+    attempts: int
+    gave_up: str | None = None
+    stopped: bool = False
 
 
 @dataclass
@@ -41,6 +56,43 @@ class RetryPolicy:
             initial_backoff_seconds=alerts.initial_backoff_seconds,
             max_backoff_seconds=alerts.max_backoff_seconds,
         )
+
+    @classmethod
+    def until_done(
+        cls, initial_backoff_seconds: float = 0.5, max_backoff_seconds: float = 10.0
+    ) -> RetryPolicy:
+        """Retry for as long as it takes (e.g. writing a dead letter, which must not be lost)."""
+        return cls(math.inf, math.inf, initial_backoff_seconds, max_backoff_seconds)  # type: ignore[arg-type]
+
+    def run(
+        self,
+        attempt: Callable[[], SendResult],
+        wait: Callable[[float], bool],
+        on_retry: Callable[[SendResult, int, float], None] | None = None,
+    ) -> RetryOutcome:
+        """Call `attempt` until it is delivered or rejected, or this policy gives up.
+
+        An exception from `attempt` counts as a failure to retry. `wait(delay)` sleeps between attempts and
+        returns True when the caller is stopping (the outcome is then `stopped`).
+        """
+        started = time.monotonic()
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                result = attempt()
+            except Exception as error:
+                result = SendResult("retry", f"{type(error).__name__}: {error}"[:300])
+            if result.outcome != "retry":
+                return RetryOutcome(result, attempts)
+            delay = self.delay(attempts, result.retry_after_seconds)
+            reason = self.give_up_reason(attempts, time.monotonic() - started, delay)
+            if reason is not None:
+                return RetryOutcome(result, attempts, gave_up=reason)
+            if on_retry is not None:
+                on_retry(result, attempts, delay)
+            if wait(delay):
+                return RetryOutcome(result, attempts, stopped=True)
 
     def ceiling(self, attempt: int) -> float:
         """The largest delay after failed attempt number `attempt` (1-based)."""

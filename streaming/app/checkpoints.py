@@ -74,6 +74,9 @@ class Checkpointed:
         starting cold there would skip everything the lost state had learned."""
         checkpoint = self.store.latest()
         if checkpoint is None:
+            if self.store.reset_acknowledged:
+                log.info("%s: no checkpoint after an explicit reset; starting from scratch", self.service)
+                return
             offsets = committed()
             if offsets:
                 where = ", ".join(
@@ -162,15 +165,9 @@ class Checkpointed:
 
     def save(self) -> None:
         """Flush outputs, write the state with the offsets it reflects, then commit those offsets to the
-        group."""
+        group (for the partitions it owns: also those it owns but has read nothing from since a rebalance)."""
         self._write()
-        consumer = self._consumer()
-        pending = {partition: offset for partition, offset in self.tracker.owned_positions().items()}
-        if consumer is not None and pending:
-            try:
-                consumer.commit(pending)
-            except KafkaError:
-                log.warning("offset commit after checkpoint failed; the checkpoint still holds them")
+        self._commit_to_group(self.offsets)
 
     def _write(self) -> None:
         # A background write still running would finish after this one and number itself after it.

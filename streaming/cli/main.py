@@ -15,6 +15,7 @@ from streaming.broker import BrokerError
 from streaming.cli.commands import CORE_COMMANDS, GROUPS
 from streaming.cli.common import add_common_options
 from streaming.services import Command, CommandGroup, RegistryError, registry, resolve
+from streaming.state import CheckpointError
 
 RUN_ATTRIBUTE = "_streaming_run"
 
@@ -101,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(resolve(run)(args) or 0)
-    except BrokerError as error:
+    except (BrokerError, CheckpointError) as error:
         print(f"streaming: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -106,6 +106,7 @@ def reset(args: argparse.Namespace) -> int:
             print(f"{verb} move {len(moved)} checkpoint(s) of {store.directory} into {backup}")
         else:
             moved_paths = store.clear(backup)
+            store.acknowledge_reset({"reset_at": time.time(), "rewound_to": args.to})
             print(f"{verb} move {len(moved_paths)} checkpoint file(s) into {backup}")
     topics = [_changelog(settings, service, store_name) for store_name in service.state.changelog_stores]
     if topics:

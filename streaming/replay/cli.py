@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from streaming.cli.common import add_common_options, bootstrap_for, settings_from_args
-from streaming.replay.pacing import parse_speed
+from streaming.pacing import parse_speed
 from streaming.replay.timeparse import format_time, parse_time
 from streaming.services import registry
 

@@ -10,8 +10,8 @@ from streaming.config import Settings
 from streaming.console import ProgressReporter
 from streaming.kafka import make_consumer, make_producer, resolve_bootstrap
 from streaming.kafka.ranges import offset_ranges, read_ranges
+from streaming.pacing import EventTimePacer
 from streaming.replay.delivery import DeliveryTracker
-from streaming.replay.pacing import ReplayPacer
 from streaming.replay.player import ReplaySummary, ensure_destination
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class TopicRangeCopier:
             producer = make_producer(self.settings, bootstrap, role="replay-copy")
             producer.partitions_for(self.destination)  # fetch metadata now, not inside the paced loop
             tracker = DeliveryTracker()
-            pacer = ReplayPacer(self.speed, stop_event=self.stop_event)
+            pacer = EventTimePacer(self.speed, stop_event=self.stop_event)
             total = sum(item.size for item in ranges)
             with ProgressReporter(
                 f"copy {self.source} -> {self.destination}",
@@ -82,7 +82,7 @@ class TopicRangeCopier:
                 for record in read_ranges(consumer, ranges, self.start_ms, self.end_ms):
                     if self.stop_event.is_set():
                         break
-                    pacer.wait(record.timestamp / 1000.0)
+                    pacer.wait_until(record.timestamp / 1000.0)
                     if self.stop_event.is_set():
                         break
                     first_sent = first_sent if first_sent is not None else time.monotonic()

@@ -14,10 +14,10 @@ from streaming.config import Settings
 from streaming.console import ProgressReporter
 from streaming.kafka import ensure_topics, make_admin, make_producer, resolve_bootstrap
 from streaming.kafka.partitioner import KeyPartitioner
+from streaming.pacing import EventTimePacer
 from streaming.replay.deadletters import encode_dead_letter
 from streaming.replay.delivery import DeliveryTracker
 from streaming.replay.mapping import BadRow, MappedRecord, RowMapper
-from streaming.replay.pacing import ReplayPacer
 from streaming.replay.sources import FileSource
 from streaming.topics import TopicSpec
 
@@ -126,7 +126,7 @@ class FileReplayer:
         # Metadata now, not inside the paced loop; the partitions also tell the key partitioner.
         partitions = producer.partitions_for(self.topic)
         tracker = DeliveryTracker()
-        pacer = ReplayPacer(self.speed, stop_event=self.stop_event)
+        pacer = EventTimePacer(self.speed, stop_event=self.stop_event)
         summary = ReplaySummary(source=str(self.source.path), destination=self.topic)
         bad_counts: Counter[str] = Counter()
         dead_letter_topic = self.settings.topic_name("dead_letters")
@@ -163,7 +163,7 @@ class FileReplayer:
                             if paced:
                                 if record.event_time is None:
                                     paced_without_time = True
-                                pacer.wait(record.event_time)
+                                pacer.wait_until(record.event_time)
                                 if stopped():
                                     break
                             if first_sent is None:

@@ -232,7 +232,22 @@ class CheckpointStore:
             os.close(directory_handle)
         for old in versions[: max(0, len(versions) + 1 - self.keep)]:
             self.path_for(old).unlink(missing_ok=True)
+        self.reset_file.unlink(missing_ok=True)
         return checkpoint
+
+    @property
+    def reset_file(self) -> Path:
+        return self.directory / "reset-acknowledged.json"
+
+    def acknowledge_reset(self, note: dict[str, Any]) -> None:
+        """Record that starting without a checkpoint is wanted (`streaming state reset` did it), until the
+        next checkpoint is written."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.reset_file.write_text(json.dumps(note, sort_keys=True))
+
+    @property
+    def reset_acknowledged(self) -> bool:
+        return self.reset_file.is_file()
 
     def clear(self, backup: Path | None = None) -> list[Path]:
         """Move every checkpoint (current and legacy) into `backup` (or delete them). Returns what moved."""

@@ -14,9 +14,10 @@ from contracts import SensorReadingBatch, Transaction
 from producers.faults import FaultInjector
 from producers.fleet import FAILURE_MODES, MachineFleet
 from producers.malformed import VARIANTS, MalformedRecords
-from producers.pacing import ClockPacer, TokenBucket
+from producers.pacing import TokenBucket
 from producers.payments import FRAUD_PATTERNS, PaymentWorld
 from producers.settings import ProducerSettings
+from streaming.pacing import EventTimePacer
 from streaming.schemas import Codec, EventDecodeError
 
 START = 1_700_000_000.0
@@ -276,7 +277,7 @@ def test_token_bucket_makes_up_a_short_stall_and_forgets_a_long_one() -> None:
 
 def test_pacers_wait_on_the_stop_event_and_wake_when_it_is_set() -> None:
     stop = threading.Event()
-    pacer = ClockPacer(origin=0.0, speedup=1.0, stop_event=stop)
+    pacer = EventTimePacer(1.0, origin=0.0, stop_event=stop)
     bucket = TokenBucket(rate=0.1, stop_event=stop)
     bucket.acquire(1)
     threading.Timer(0.2, stop.set).start()

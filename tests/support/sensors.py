@@ -1,4 +1,5 @@
-"""Deterministic sensor records for core tests, and an independent pandas reference of the window output."""
+"""Deterministic sensor records for the window tests (the simulator's, with its faults), and an independent
+pandas reference of the window output."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import numpy as np
 import pandas as pd
 
 from contracts import SENSOR_FIELDS, SensorReadingBatch
-from streaming.schemas import encode
+from producers.faults import FaultInjector
+from producers.fleet import MachineFleet
+from producers.records import OutgoingRecord
 
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 
@@ -25,38 +28,25 @@ def sensor_records(
     reorder_seconds: float = 3.0,
     late_seconds: float = 40.0,
 ) -> list[tuple[bytes, bytes]]:
-    """(key, value) pairs in send order: each machine reads once a second; some records are sent out of order
-    (shifted back within the lateness) and some very late."""
-    rng = np.random.default_rng(seed)
-    records: list[tuple[float, int, bytes, bytes]] = []
-    for machine in range(machines):
-        machine_id = f"m-{machine:04d}"
-        base = rng.uniform(1, 3)
-        for first in range(0, seconds, readings_per_record):
-            times = START + first + np.arange(readings_per_record) + rng.uniform(0, 0.5, readings_per_record)
-            values = {
-                "air_temperature_k": 298 + rng.normal(0, 0.5, readings_per_record),
-                "process_temperature_k": 308 + rng.normal(0, 0.5, readings_per_record),
-                "rotational_speed_rpm": 1500 + rng.normal(0, 20, readings_per_record),
-                "torque_nm": 40 + base * rng.normal(0, 3, readings_per_record),
-                "vibration_mm_s": np.abs(2 + rng.normal(0, 0.4, readings_per_record)),
-                "tool_wear_min": np.full(readings_per_record, first / 60.0),
-            }
-            send_at = times[-1]
-            draw = rng.uniform()
-            if draw < late_fraction:
-                send_at += late_seconds
-            elif draw < late_fraction + reorder_fraction:
-                send_at += reorder_seconds
-            batch = SensorReadingBatch(
-                machine_id=machine_id,
-                machine_type="LMH"[machine % 3],  # type: ignore[arg-type]
-                event_time=times.tolist(),
-                **{name: values[name].tolist() for name in SENSOR_FIELDS},
-            )
-            records.append((send_at, len(records), machine_id.encode(), encode(batch)))
-    records.sort()
-    return [(key, value) for _, _, key, value in records]
+    """(key, value) sensor records in send order, from the producers' own fleet and fault injector: some
+    records are sent a little out of order (within the lateness) and some very late."""
+    fleet = MachineFleet(
+        machines=machines, seed=seed, start_time=START, readings_per_record=readings_per_record
+    )
+    faults = FaultInjector(
+        seed=seed + 1,
+        out_of_order_fraction=reorder_fraction,
+        out_of_order_delay_seconds=reorder_seconds,
+        late_fraction=late_fraction,
+        late_delay_seconds=late_seconds / 2,  # held 1-2x this: 20-40 s at the default
+    )
+    sent: list[OutgoingRecord] = []
+    while fleet.block_start < START + seconds:
+        for record in fleet.generate(None):
+            if record.topic == "sensor_readings":
+                sent.extend(faults.process(record, now=record.due_time))
+    sent.extend(faults.drain())
+    return [(record.key, record.value) for record in sent]
 
 
 def reference_windows(
