@@ -14,13 +14,12 @@ from typing import Any
 from consumers.fraud.features import FEATURE_NAMES, FraudFeatures
 from consumers.fraud.prefilter import Prefilter
 from consumers.fraud.settings import FraudSettings
-from consumers.learning.labels import ChargebackJoin, Prediction, Resolution
+from consumers.learning.labels import ChargebackJoin, Prediction
 from consumers.learning.metrics import (
     ALERTS_EMITTED,
     ALERTS_SUPPRESSED,
     FRAUD_MODEL_SKIPPED,
     FRAUD_RULE_HITS,
-    MODEL_LABEL_DELAY,
     MODEL_PENDING_EVICTED,
     MODEL_SCORE,
     MODEL_SCORES,
@@ -211,23 +210,11 @@ class FraudScorer(ScorerBase):
 
     # Labels ------------------------------------------------------------------------------------------
 
-    def _learn(self, resolution: Resolution) -> None:
-        prediction = resolution.prediction
-        self._count(resolution.outcome)
-        if resolution.outcome == "joined" and self.export:
-            MODEL_LABEL_DELAY.labels(SERVICE).observe(resolution.delay_seconds)
+    def _features(self, prediction: Prediction) -> dict[str, float] | None:
         if not prediction.scores:
-            return
+            return None  # decided by a rule: its chargeback is counted, but no model learns from it
         values = prediction.features
-        features = values if isinstance(values, dict) else dict(zip(FEATURE_NAMES, values, strict=True))
-        self.threshold.observe_label(prediction.scores["champion"], resolution.label)
-        for slot in self.models.slots:
-            score = prediction.scores.get(slot.role)
-            if score is not None and slot.monitor.update(
-                resolution.label, score, score >= prediction.threshold
-            ):
-                self._drift(slot, prediction.event_time)
-            slot.learn(features, resolution.label)
+        return values if isinstance(values, dict) else dict(zip(FEATURE_NAMES, values, strict=True))
 
     # Housekeeping ------------------------------------------------------------------------------------
 

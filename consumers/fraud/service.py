@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from consumers.alerting.settings import AlertSettings
 from consumers.fraud.scorer import FraudScorer
 from consumers.fraud.settings import FraudSettings
-from consumers.learning.service import ScoringProcessor, build_scoring_application
+from consumers.learning.service import ScoringProcessor, scoring_service
 from contracts import Transaction
 from streaming.app import Application
 from streaming.config import Settings
@@ -29,13 +28,11 @@ def build(
     instance_id: str | None = None,
 ) -> tuple[Application, ScoringProcessor]:
     """The fraud service as an application, ready to `run()`, and its scoring processor."""
-    config = settings.section("fraud", FraudSettings)
-    scorer = FraudScorer(config, alert_cooldown=settings.section("alerts", AlertSettings).cooldown_seconds)
-    return build_scoring_application(
+    return scoring_service(
         settings,
         SERVICE,
-        config,
-        scorer,
+        FraudSettings,
+        FraudScorer,
         "transactions",
         Transaction,
         bootstrap,

@@ -2,7 +2,7 @@
 label release, drift alerts, label-outcome counting, metric export, and its checkpoint.
 
 A subclass sets `service` and `label_kind`, builds its own parts in `__init__` after calling
-`super().__init__`, implements `score`, `score_record` and `_learn`, lists its own state in `_own_state` /
+`super().__init__`, implements `score`, `score_record` and `_features`, lists its own state in `_own_state` /
 `_restore_own`, and may override `_after_label`.
 """
 
@@ -15,8 +15,14 @@ from typing import Any
 from consumers.alerting.suppression import AlertPolicy
 from consumers.learning.alert_gate import AlertGate
 from consumers.learning.champion import ChampionChallenger, ModelSlot
-from consumers.learning.labels import LabelBuffer, Resolution
-from consumers.learning.metrics import ALERTS_EMITTED, MODEL_LABELS, MODEL_PENDING, MODEL_THRESHOLD
+from consumers.learning.labels import LabelBuffer, Prediction, Resolution
+from consumers.learning.metrics import (
+    ALERTS_EMITTED,
+    MODEL_LABEL_DELAY,
+    MODEL_LABELS,
+    MODEL_PENDING,
+    MODEL_THRESHOLD,
+)
 from consumers.learning.settings import ScorerSettings
 from consumers.learning.thresholds import AlertBudget, build_threshold
 from contracts import Alert, Label, Score, stable_alert_id
@@ -98,7 +104,31 @@ class ScorerBase:
         raise NotImplementedError
 
     def _learn(self, resolution: Resolution) -> None:
+        """Count the resolution, then learn from it (`_features` gives the prediction's features, or
+        None for a prediction no model made, e.g. a rule's)."""
+        prediction = resolution.prediction
+        self._count(resolution.outcome)
+        if resolution.outcome == "joined" and self.export:
+            MODEL_LABEL_DELAY.labels(self.service).observe(resolution.delay_seconds)
+        self._after_resolution(resolution)
+        features = self._features(prediction)
+        if features is None:
+            return
+        self.threshold.observe_label(prediction.scores["champion"], resolution.label)
+        for slot in self.models.slots:
+            score = prediction.scores.get(slot.role)
+            if score is not None and slot.monitor.update(
+                resolution.label, score, score >= prediction.threshold
+            ):
+                self._drift(slot, prediction.event_time)
+            slot.learn(features, resolution.label)
+
+    def _features(self, prediction: Prediction) -> dict[str, float] | None:
+        """The named features a prediction was made from."""
         raise NotImplementedError
+
+    def _after_resolution(self, resolution: Resolution) -> None:
+        """What a subclass counts about a resolution before learning from it (nothing by default)."""
 
     # Labels ------------------------------------------------------------------------------------------
 

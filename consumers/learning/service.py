@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from consumers.alerting.settings import AlertSettings
 from consumers.learning.metrics import MODEL_SCORE_SECONDS
 from consumers.learning.scorer_base import ScorerBase
 from consumers.learning.service_paths import checkpoint_directory
@@ -151,3 +152,34 @@ def build_scoring_application(
     )
     app.add(processor)
     return app, processor
+
+
+def scoring_service(
+    settings: Settings,
+    service: str,
+    section: type[ScorerSettings],
+    scorer_type: type[ScorerBase],
+    source_topic: str,
+    event_type: type[Any],
+    bootstrap: str | None = None,
+    checkpoint_dir: Path | None = None,
+    max_events: int | None = None,
+    instance_id: str | None = None,
+) -> tuple[Application, ScoringProcessor]:
+    """A scorer's whole service from its settings section `[service]`: the scorer built from it (with the
+    alert cooldown of `[alerts]`) on the consume loop."""
+    config = settings.section(service, section)
+    cooldown = settings.section("alerts", AlertSettings).cooldown_seconds
+    scorer = scorer_type(config, alert_cooldown=cooldown)
+    return build_scoring_application(
+        settings,
+        service,
+        config,
+        scorer,
+        source_topic,
+        event_type,
+        bootstrap,
+        checkpoint_dir,
+        max_events,
+        instance_id,
+    )

@@ -17,7 +17,6 @@ from consumers.learning.metrics import (
     ALERTS_EMITTED,
     ALERTS_SUPPRESSED,
     MODEL_ANOMALY_SCORE,
-    MODEL_LABEL_DELAY,
     MODEL_PENDING_EVICTED,
     MODEL_SCORE,
     MODEL_SCORES,
@@ -234,23 +233,14 @@ class MaintenanceScorer(ScorerBase):
         # The machine was repaired: its trend starts again from the next window.
         self.features.reset(label.entity_id)
 
-    def _learn(self, resolution: Resolution) -> None:
-        prediction = resolution.prediction
-        self._count(resolution.outcome)
+    def _after_resolution(self, resolution: Resolution) -> None:
         if resolution.label:
             self.positives_learned += 1
-        if resolution.outcome == "joined" and self.export:
-            MODEL_LABEL_DELAY.labels(SERVICE).observe(resolution.delay_seconds)
-        self.threshold.observe_label(prediction.scores["champion"], resolution.label)
-        for slot in self.models.slots:
-            score = prediction.scores.get(slot.role)
-            if score is not None and slot.monitor.update(
-                resolution.label, score, score >= prediction.threshold
-            ):
-                self._drift(slot, prediction.event_time)
-            features = prediction.features
-            assert isinstance(features, dict)  # maintenance keeps named features (they vary by window)
-            slot.learn(features, resolution.label)
+
+    def _features(self, prediction: Prediction) -> dict[str, float] | None:
+        features = prediction.features
+        assert isinstance(features, dict)  # maintenance keeps named features (they vary by window)
+        return features
 
     def score_record(self, decision: MaintenanceDecision, now: float) -> Score:
         window = decision.window

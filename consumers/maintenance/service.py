@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from consumers.alerting.settings import AlertSettings
-from consumers.learning.service import ScoringProcessor, build_scoring_application
+from consumers.learning.service import ScoringProcessor, scoring_service
 from consumers.maintenance.scorer import MaintenanceScorer
 from consumers.maintenance.settings import MaintenanceSettings
 from streaming.app import Application
@@ -29,15 +28,11 @@ def build(
     instance_id: str | None = None,
 ) -> tuple[Application, ScoringProcessor]:
     """The maintenance service as an application, ready to `run()`, and its scoring processor."""
-    config = settings.section("maintenance", MaintenanceSettings)
-    scorer = MaintenanceScorer(
-        config, alert_cooldown=settings.section("alerts", AlertSettings).cooldown_seconds
-    )
-    return build_scoring_application(
+    return scoring_service(
         settings,
         SERVICE,
-        config,
-        scorer,
+        MaintenanceSettings,
+        MaintenanceScorer,
         "sensor_windows",
         WindowAggregate,
         bootstrap,
