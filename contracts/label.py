@@ -27,7 +27,7 @@ class Label(Event, kw_only=True, frozen=True):
     entity_id: EntityId
     event_time: EventTime
     reported_time: EventTime
-    transaction_id: str | None = None
+    transaction_id: EntityId | None = None
     failure_mode: FailureMode | None = None
     fraud_pattern: str | None = None
 

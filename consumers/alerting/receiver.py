@@ -228,7 +228,13 @@ def _handler_class(receiver: AlertReceiver) -> type[BaseHTTPRequestHandler]:
         timeout = 10.0
 
         def do_POST(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
+            declared = (self.headers.get("content-length") or "0").strip()
+            if not declared.isdigit():
+                self._answer(
+                    400, {"error": f"content-length must be a whole number of bytes, not {declared!r}"}
+                )
+                return
+            length = int(declared)
             if length > MAX_BODY_BYTES:
                 self._answer(413, {"error": f"body over {MAX_BODY_BYTES} bytes"})
                 return

@@ -10,8 +10,8 @@ from streaming.metrics import CONSUMER_LAG
 
 
 class LagMonitor:
-    """Sets `streaming_consumer_lag_records` for each owned partition: log end minus the next offset the
-    service will process."""
+    """Sets `streaming_consumer_lag_records` for each owned partition: log end minus where processing
+    stands."""
 
     def __init__(self, service: str, tracker: RebalanceTracker, interval_seconds: float) -> None:
         self.service = service
@@ -31,12 +31,13 @@ class LagMonitor:
         except KafkaError:
             return
         for partition, end in ends.items():
-            position = self.tracker.positions.get(partition)
-            if position is None:
-                try:
-                    position = consumer.position(partition)
-                except KafkaError:
-                    continue
+            # Every record a poll returned is processed before this runs, so the consumer's own position
+            # is where processing stands; unlike the last processed offset + 1, it steps over the commit
+            # markers of transactional inputs, which otherwise read as a lag of one forever.
+            try:
+                position = max(consumer.position(partition), self.tracker.positions.get(partition, 0))
+            except KafkaError:
+                continue
             CONSUMER_LAG.labels(self.service, partition.topic, str(partition.partition)).set(
                 max(0, end - position)
             )

@@ -79,11 +79,16 @@ class Codec(Generic[EventT]):
             event = self._decoder.decode(data)
         except msgspec.ValidationError as error:
             message = str(error)
-            if "schema_version" in message:
+            if "schema_version" in message and "Expected" not in message:
+                # A version of the right type that this release does not know; a wrongly typed one
+                # (`"1"`) is just invalid.
                 raise EventDecodeError("unknown_version", f"{name}: {message}") from error
             raise EventDecodeError("validation_error", f"{name}: {message}") from error
         except msgspec.DecodeError as error:
             raise EventDecodeError("decode_error", f"{name}: truncated or malformed JSON: {error}") from error
+        except RecursionError as error:
+            # A value nested thousands of levels deep: no event is, and it must not take the service down.
+            raise EventDecodeError("decode_error", f"{name}: JSON nested too deeply to decode") from error
         if event.schema_version not in event.SUPPORTED_VERSIONS:
             supported = sorted(event.SUPPORTED_VERSIONS)
             raise EventDecodeError(

@@ -177,3 +177,21 @@ def test_receive_command_stops_cleanly_on_a_signal(
     assert "received 3 alerts" in log_path.read_text()
     stored = [orjson.loads(line)["alert"]["alert_id"] for line in out.read_bytes().splitlines()]
     assert stored == [alert.alert_id for alert in alerts]
+
+
+def test_a_deeply_nested_signed_body_gets_400_not_a_dropped_connection(receiver: AlertReceiver) -> None:
+    body = b'{"a":' * 10_000 + b"1" + b"}" * 10_000
+    response = post(receiver, body, WebhookSigner(["current"]).headers("deep-1", body))
+    assert response.status_code == 400 and response.json()["error"] == "decode_error"
+
+
+@pytest.mark.parametrize("declared", ["abc", "-5", "1e3"])
+def test_a_malformed_content_length_gets_400(receiver: AlertReceiver, declared: str) -> None:
+    import socket
+
+    host, port = receiver.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port.split("/")[0])), timeout=5) as connection:
+        connection.sendall(f"POST /alerts HTTP/1.1\r\nHost: x\r\nContent-Length: {declared}\r\n\r\n".encode())
+        answer = connection.recv(4096).decode()
+    assert answer.startswith("HTTP/1.0 400") or answer.startswith("HTTP/1.1 400"), answer
+    assert "content-length" in answer
