@@ -48,6 +48,8 @@ def aggregation(settings: Settings) -> WindowedAggregation:
         allowed_lateness=config.allowed_lateness_seconds,
         idle_timeout=config.idle_timeout_seconds,
         state_ttl=config.state_ttl_seconds,
+        max_ahead_seconds=config.max_ahead_seconds,
+        max_ahead_of_clock_seconds=config.max_ahead_of_clock_seconds,
         aggregations=aggregations_named(
             config.aggregations, config.quantile_relative_accuracy, config.exact_quantile_samples
         ),

@@ -25,6 +25,16 @@ class WindowSettings(BaseModel):
         ge=0,
         description="Watermark lag behind the latest event time, in s; later readings go to late_events.",
     )
+    max_ahead_seconds: float | None = Field(
+        default=3_600.0,
+        gt=0,
+        description="Readings further ahead of their partition's latest event time are dead letters, in s.",
+    )
+    max_ahead_of_clock_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="Readings further ahead of the wall clock are dead letters, in s (null: off).",
+    )
     idle_timeout_seconds: float = Field(
         default=30.0, gt=0, description="Wall-clock silence after which a key's open windows are closed."
     )

@@ -39,6 +39,12 @@ class RunSummary:
     per_topic: dict[str, int] = field(default_factory=dict)
 
 
+class _BatchFailed(Exception):
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 @dataclass
 class Route:
     """Where the records of one full topic name go."""
@@ -146,6 +152,10 @@ class ConsumeLoop:
         }
         self.consumer: GroupConsumer | None = None
         self._last_poll = 0.0
+        #: Partitions read one record at a time up to an offset, after a batch of theirs failed.
+        self._careful: dict[TopicPartition, int] = {}
+        #: Records that failed alone: their next read makes them dead letters, with the error they raised.
+        self._poison: dict[tuple[TopicPartition, int], Exception] = {}
 
     # Rebalance callbacks (consumer IO thread) -----------------------------------------------------------
 
@@ -242,19 +252,59 @@ class ConsumeLoop:
     def _process_partition(self, partition: TopicPartition, records: Sequence[ConsumerRecord]) -> None:
         route = self.routes[partition.topic]
         sizer = self._sizers[id(route.processor)]
+        careful_until = self._careful.get(partition)
         index = 0
         while index < len(records):
             if partition not in self.tracker.assigned:
                 return  # revoked during a keep-alive poll: the new owner takes the rest
-            chunk = records[index : index + sizer.size()]
+            careful = careful_until is not None and records[index].offset <= careful_until
+            chunk = records[index : index + (1 if careful else sizer.size())]
             started = time.perf_counter()
-            self._process_chunk(partition, route, chunk)
+            try:
+                self._process_chunk(partition, route, chunk, careful)
+            except _BatchFailed as failure:
+                self._roll_back(partition, chunk, failure)
+                return  # the rest of this poll is read again from the committed offsets
             sizer.observe(len(chunk), time.perf_counter() - started)
             index += len(chunk)
+            if careful:
+                # One record at a time, each committed, until past the batch that failed: a record that
+                # fails again then rolls back alone.
+                self._commit(force=True)
+            if careful_until is not None and records[index - 1].offset >= careful_until:
+                self._careful.pop(partition, None)
+                careful_until = None
             self._keep_membership_alive()
 
+    def _roll_back(
+        self, partition: TopicPartition, chunk: Sequence[ConsumerRecord], failure: _BatchFailed
+    ) -> None:
+        """A batch of a processor with partitioned state failed half-way: its state and outputs since the last
+        commit are dropped (the transaction aborted, the state restored from the changelog), and its records
+        are read again one at a time. A single record that fails is marked, and becomes a dead letter on its
+        next read instead of being processed."""
+        if len(chunk) == 1:
+            self._poison[(partition, chunk[0].offset)] = failure.error
+        else:
+            self._careful[partition] = max(self._careful.get(partition, -1), chunk[-1].offset)
+        log.warning(
+            "%s: processing %s[%d] offsets %d-%d failed (%s: %s); rolling back to the last commit",
+            self.service,
+            partition.topic,
+            partition.partition,
+            chunk[0].offset,
+            chunk[-1].offset,
+            type(failure.error).__name__,
+            failure.error,
+        )
+        self._resume_from_committed(failure.error, commit_failed=False)
+
     def _process_chunk(
-        self, partition: TopicPartition, route: Route, records: Sequence[ConsumerRecord]
+        self,
+        partition: TopicPartition,
+        route: Route,
+        records: Sequence[ConsumerRecord],
+        careful: bool = False,
     ) -> None:
         context = self.context
         started = time.perf_counter()
@@ -269,6 +319,10 @@ class ConsumeLoop:
                 raw.timestamp,
                 tuple(raw.headers or ()),
             )
+            poison = self._poison.pop((partition, raw.offset), None) if self._poison else None
+            if poison is not None:
+                context.dead_letter(record, "processing_error", poison)
+                continue
             try:
                 batch.items.append((route.codec.decode(raw.value), record))
             except EventDecodeError as error:
@@ -278,13 +332,16 @@ class ConsumeLoop:
         if batch.items:
             try:
                 route.processor.on_batch(batch, context)
-            except Exception:
+            except Exception as error:
+                if route.processor.stores:
+                    # Its partitioned state may be half-updated: roll back rather than go on from there.
+                    raise _BatchFailed(error) from error
                 log.exception("batch of %s failed; retrying record by record", partition)
                 for item in batch.items:
                     try:
                         route.processor.on_batch(Batch(batch.topic, batch.partition, [item]), context)
-                    except Exception as error:
-                        context.dead_letter(item[1], "processing_error", error)
+                    except Exception as item_error:
+                        context.dead_letter(item[1], "processing_error", item_error)
         PROCESSING_SECONDS.labels(self.service, "process").observe(time.perf_counter() - decoded)
         self.tracker.advance(partition, records[-1].offset + 1)
         EVENTS_IN.labels(self.service, partition.topic).inc(len(records))
@@ -322,11 +379,14 @@ class ConsumeLoop:
 
     # Failures ------------------------------------------------------------------------------------------
 
-    def _resume_from_committed(self, error: Exception) -> None:
-        """The group moved on without us (e.g. an eviction): what was processed since the last commit did not
-        count. Drop it, state included, and resume from the committed offsets and the changelog, which is
-        exactly what the partitions' next owner, maybe this process again, will see."""
-        log.warning("%s: commit failed (%s); resuming from the last committed offsets", self.service, error)
+    def _resume_from_committed(self, error: Exception, commit_failed: bool = True) -> None:
+        """What was processed since the last commit does not count (the group moved on without us, or a
+        batch failed half-way). Drop it, state included, and resume from the committed offsets and the
+        changelog, which is exactly what the partitions' next owner, maybe this process again, will see."""
+        if commit_failed:
+            log.warning(
+                "%s: commit failed (%s); resuming from the last committed offsets", self.service, error
+            )
         self.commits.abort()
         consumer = self._consumer()
         owned = [partition for partition in consumer.assignment() if partition in self.tracker.assigned]

@@ -89,6 +89,13 @@ CORE_COMMANDS: tuple[Command, ...] = (
         "reset",
     ),
     _command(
+        ("state", "watermark"),
+        "set a windowed service's latest event time per partition (e.g. after a record far in the future)",
+        "streaming.cli.state",
+        "add_watermark_arguments",
+        "set_watermark",
+    ),
+    _command(
         ("replay",),
         "replay a CSV/JSONL/Parquet file into a topic, or copy a time range of a topic",
         "streaming.replay.cli",

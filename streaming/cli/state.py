@@ -36,6 +36,58 @@ def add_reset_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_options(parser)
 
 
+def add_watermark_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--service", required=True, help="a service with windows (see `state list`)")
+    parser.add_argument(
+        "--partition", type=int, required=True, action="append", help="source partition (repeatable)"
+    )
+    parser.add_argument(
+        "--to", type=parse_time, required=True, help="the partition's latest event time, ISO-8601 or epoch s"
+    )
+    add_common_options(parser)
+
+
+def set_watermark(args: argparse.Namespace) -> int:
+    """Set the latest event time of some partitions of a windowed service (e.g. after a record stamped
+    decades ahead moved it there): written to the changelog while the service is stopped."""
+    from streaming.kafka import OutputProducer, make_admin, resolve_bootstrap
+    from streaming.kafka.groups import GroupActiveError, refuse_if_active
+    from streaming.state.changelog import meta_record
+    from streaming.windows.aggregator import WATERMARK
+
+    settings = settings_from_args(args)
+    try:
+        service = registry().service(args.service)
+    except KeyError as error:
+        print(f"state watermark: {error.args[0]}", file=sys.stderr)
+        return 2
+    if service.state is None or not service.state.changelog_stores:
+        print(f"state watermark: {service.name} keeps no windowed state", file=sys.stderr)
+        return 2
+    bootstrap = resolve_bootstrap(settings)
+    group = f"{settings.topics.prefix}{service.state.group_id(settings)}"
+    admin = make_admin(settings, bootstrap)
+    try:
+        refuse_if_active(admin, group, "set the watermark")
+    except GroupActiveError as error:
+        print(f"state watermark: {error}", file=sys.stderr)
+        return 2
+    finally:
+        admin.close()
+    producer = OutputProducer(settings, bootstrap, role="state-watermark")
+    try:
+        for store in service.state.changelog_stores:
+            topic = _changelog(settings, service, store)
+            key, value = meta_record(WATERMARK, {"max_event_time": float(args.to)})
+            for partition in args.partition:
+                producer.send(topic, key, value, partition=partition)
+                print(f"{topic}[{partition}]: latest event time set to {args.to:.3f}")
+        producer.flush(timeout=30)
+    finally:
+        producer.close()
+    return 0
+
+
 def _stateful() -> list[Service]:
     return [service for service in registry().services.values() if service.state is not None]
 

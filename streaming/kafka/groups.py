@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from kafka import TopicPartition
 from kafka.structs import OffsetAndMetadata
@@ -37,6 +38,20 @@ class RewindPlan:
         return "\n".join(lines)
 
 
+def refuse_if_active(admin: Any, group: str, doing: str) -> None:
+    """Raise `GroupActiveError` while `group` has members: what `doing` changes would race with them."""
+    description = admin.describe_groups([group])[group]
+    members = description.get("members") or []
+    state = description.get("group_state") or ""
+    if members or state not in INACTIVE_STATES:
+        clients = sorted({str(member.get("client_id", "?")) for member in members})
+        raise GroupActiveError(
+            f"group {group!r} is active (state {state}, {len(members)} member(s): {', '.join(clients)}). "
+            f"Stop its consumers, then {doing}: changing it under running members would be overwritten "
+            "by their next commit."
+        )
+
+
 def rewind_group(
     settings: Settings,
     group: str,
@@ -55,16 +70,7 @@ def rewind_group(
     admin = make_admin(settings, bootstrap)
     consumer = make_consumer(settings, bootstrap, group_id=None, role="rewind")
     try:
-        description = admin.describe_groups([group])[group]
-        members = description.get("members") or []
-        state = description.get("group_state") or ""
-        if members or state not in INACTIVE_STATES:
-            clients = sorted({str(member.get("client_id", "?")) for member in members})
-            raise GroupActiveError(
-                f"group {group!r} is active (state {state}, {len(members)} member(s): {', '.join(clients)}). "
-                "Stop its consumers, then rewind: moving offsets under running members would be overwritten "
-                "by their next commit."
-            )
+        refuse_if_active(admin, group, "rewind")
         committed = admin.list_group_offsets({group: None}).get(group, {})
         if not topics:
             topics = sorted({tp.topic for tp in committed})

@@ -12,6 +12,7 @@ DeadLetterReason = Literal[
     "unknown_version",
     "oversize",
     "processing_error",
+    "timestamp_out_of_bounds",
     "delivery_failed",
 ]
 

@@ -39,8 +39,8 @@ from streaming.windows.assigners import HoppingWindows
 
 log = logging.getLogger(__name__)
 
-#: The state key holding a partition's watermark; a NUL byte cannot start a real entity id.
-PARTITION_KEY = "\x00partition"
+#: The store metadata holding a partition's watermark (apart from the keys' entries: no input reaches it).
+WATERMARK = "partition"
 
 
 @dataclass
@@ -90,6 +90,11 @@ class WindowedAggregation(ProcessorBase):
         Wall-clock silence after which a key's open windows close, and after which it is forgotten.
     aggregations
         The statistics per field (default: count, mean, min, max, std, first, last, slope).
+    max_ahead_seconds
+        How far a record's readings may run ahead of the partition's latest event time; beyond, it is a
+        dead letter (`timestamp_out_of_bounds`). None: unbounded.
+    max_ahead_of_clock_seconds
+        The same bound against the wall clock, for live sources (None: off, as replays run ahead of it).
 
     >>> from streaming.schemas import Codec, WindowAggregate
     >>> from streaming.windows.assigners import TumblingWindows
@@ -114,6 +119,8 @@ class WindowedAggregation(ProcessorBase):
         idle_timeout: float = 30.0,
         state_ttl: float = 600.0,
         aggregations: Sequence[Aggregation] = DEFAULT_AGGREGATIONS,
+        max_ahead_seconds: float | None = 3_600.0,
+        max_ahead_of_clock_seconds: float | None = None,
         clock: Callable[[], float] = time.time,
         name: str = "windows",
     ) -> None:
@@ -134,6 +141,8 @@ class WindowedAggregation(ProcessorBase):
             aggregation.state_key: aggregation for aggregation in self.aggregations if aggregation.state_key
         }
         self.output_topic = output_topic
+        self.max_ahead_seconds = max_ahead_seconds
+        self.max_ahead_of_clock_seconds = max_ahead_of_clock_seconds
         self.clock = clock
         # Working state per partition, rebuilt from the store on assignment.
         self._open: dict[int, dict[tuple[str, int], _OpenWindow]] = {}
@@ -175,8 +184,6 @@ class WindowedAggregation(ProcessorBase):
             self._open[partition] = {}
             self._deadlines[partition] = []
             for key, entry in self.store.items(partition):
-                if key == PARTITION_KEY:
-                    continue
                 for start_ms, window in entry.get("w", {}).items():
                     moments = WindowMoments(np.asarray(window["s"], float), np.asarray(window["f"], float))
                     self._open[partition][(key, int(start_ms))] = _OpenWindow(
@@ -203,6 +210,9 @@ class WindowedAggregation(ProcessorBase):
         if partition not in self._open:
             self.partitions_assigned([partition])
         extracted = [self.extract(event) for event, _ in batch]
+        batch, extracted = self._within_bounds(partition, batch, extracted, context)
+        if not batch:
+            return
         counts = np.fromiter(
             (len(columns.times) for columns in extracted), dtype=np.int64, count=len(extracted)
         )
@@ -220,7 +230,7 @@ class WindowedAggregation(ProcessorBase):
         key_number = {key: number for number, key in enumerate(unique_keys)}
         key_of_reading = np.repeat(np.fromiter((key_number[k] for k in keys), dtype=np.int64), counts)
 
-        partition_state = self.store.get(partition, PARTITION_KEY) or {"max_event_time": -math.inf}
+        partition_state = self.store.get_meta(partition, WATERMARK) or {"max_event_time": -math.inf}
         previous_max = float(partition_state["max_event_time"])
         first_reading = np.concatenate(([0], np.cumsum(counts)[:-1]))
         record_times = np.minimum.reduceat(times, first_reading)
@@ -256,10 +266,49 @@ class WindowedAggregation(ProcessorBase):
             self.store.set(partition, key, entry)
         new_max = float(running_max[-1])
         if new_max > previous_max:
-            self.store.set(partition, PARTITION_KEY, {"max_event_time": new_max})
+            self.store.set_meta(partition, WATERMARK, {"max_event_time": new_max})
         self._readings_in += len(times)
         WINDOW_INPUT_READINGS.labels(self.service).inc(len(times))
         self._close_due(partition, new_max - self.allowed_lateness, context)
+
+    def _within_bounds(
+        self, partition: int, batch: list[tuple[Any, Record]], extracted: list[Columns], context: Context
+    ) -> tuple[list[tuple[Any, Record]], list[Columns]]:
+        """Records whose readings run too far ahead of the partition's watermark (or of the wall clock)
+        become dead letters: one record stamped decades ahead would otherwise move the watermark there, and
+        every later reading would be late."""
+        if self.max_ahead_seconds is None and self.max_ahead_of_clock_seconds is None:
+            return batch, extracted
+        partition_state = self.store.get_meta(partition, WATERMARK) or {"max_event_time": -math.inf}
+        latest = float(partition_state["max_event_time"])
+        clock_bound = (
+            math.inf
+            if self.max_ahead_of_clock_seconds is None
+            else self.clock() + self.max_ahead_of_clock_seconds
+        )
+        kept: list[tuple[Any, Record]] = []
+        kept_columns: list[Columns] = []
+        for item, columns in zip(batch, extracted, strict=True):
+            if not len(columns.times):
+                kept.append(item)
+                kept_columns.append(columns)
+                continue
+            newest, earliest = max(columns.times), min(columns.times)
+            bound = clock_bound
+            if self.max_ahead_seconds is not None and math.isfinite(latest):
+                bound = min(bound, latest + self.max_ahead_seconds)
+            if newest > bound:
+                context.dead_letter(
+                    item[1],
+                    "timestamp_out_of_bounds",
+                    f"reading at {newest:.3f} is more than the allowed time ahead of the partition's latest "
+                    f"event time {latest:.3f} (windows.max_ahead_seconds) or of the clock",
+                )
+                continue
+            latest = max(latest, earliest)
+            kept.append(item)
+            kept_columns.append(columns)
+        return kept, kept_columns
 
     def _aggregate(
         self,
@@ -362,8 +411,6 @@ class WindowedAggregation(ProcessorBase):
             for key, start_ms in open_windows:
                 starts_by_key.setdefault(key, []).append(start_ms)
             for key in list(self.store.keys(partition)):
-                if key == PARTITION_KEY:
-                    continue
                 silent_for = now - float(self.store.get(partition, key).get("ls", 0.0))
                 starts = starts_by_key.get(key)
                 if starts and silent_for >= self.idle_timeout:

@@ -184,9 +184,46 @@ def test_idle_keys_close_on_the_timer_and_later_readings_are_late() -> None:
     assert len(context.sent_to("late_events")) == 1
     now[0] += 61
     processor.on_timer(now[0], context)
-    assert processor.store.keys(0) in (["\x00partition"], [])
+    assert processor.store.keys(0) == []
 
 
 def test_unknown_statistics_are_refused_when_the_settings_are_read() -> None:
     with pytest.raises(ValueError, match="unknown window statistic 'median'"):
         settings(aggregations=["mean", "median"])
+
+
+@pytest.mark.parametrize("hostile_key", ["\x00partition", "\x01mpartition", "w"])
+def test_no_entity_id_can_reach_the_internal_state(hostile_key: str) -> None:
+    """An id that equals an internal key (the watermark's, old or new) is just another key."""
+    events = decoded(sensor_records(machines=3, seconds=120, seed=2))
+    hostile = [
+        msgspec.structs.replace(event, machine_id=hostile_key) if event.machine_id == "m-0001" else event
+        for event in events
+    ]
+    reference = windows_of(run_batches(aggregation(settings()), events, chunk=20))
+    got = windows_of(run_batches(aggregation(settings()), hostile, chunk=20))
+    renamed = {
+        (hostile_key, start) if key == "m-0001" else (key, start): window
+        for (key, start), window in reference.items()
+    }
+    assert {w: (v.count, v.aggregates) for w, v in got.items()} == {
+        w: (v.count, v.aggregates) for w, v in renamed.items()
+    }
+
+
+def test_a_record_far_ahead_of_the_watermark_is_a_dead_letter_and_poisons_nothing() -> None:
+    events = decoded(sensor_records(machines=3, seconds=120, seed=4))
+    middle = events[len(events) // 2]
+    future = msgspec.structs.replace(
+        middle, event_time=[3_786_912_000.0 + i for i in range(middle.count)]
+    )  # 2090
+    with_future = [*events[: len(events) // 2], future, *events[len(events) // 2 :]]
+    reference = run_batches(aggregation(settings()), events, chunk=25)
+    context = run_batches(aggregation(settings()), with_future, chunk=25)
+    letters = [record for record in context.sent_to("dead_letters")]
+    assert len(letters) == 1
+    from streaming.schemas import DeadLetter
+
+    assert letters[0].decode(DeadLetter).reason == "timestamp_out_of_bounds"
+    assert windows_of(context).keys() == windows_of(reference).keys()
+    assert len(context.sent_to("late_events")) == len(reference.sent_to("late_events"))
