@@ -133,7 +133,8 @@ class ProducerLoop:
         self._logged_errors = 0
 
     def _names(self) -> dict[str, str]:
-        logical = (self.simulator.data_topic, "labels")
+        # A simulator may name its own topics (the shop writes products, not labels); the default is data+labels.
+        logical = getattr(self.simulator, "topics", None) or (self.simulator.data_topic, "labels")
         return {name: self.settings.topic_name(name) for name in logical}
 
     def _topic_limits(self, admin: Any, topic: str) -> dict[str, int]:
