@@ -1,0 +1,405 @@
+"""Offline evaluation: the standard protocol (stratified random split per customer) and the time-ordered one.
+
+Standard protocol, as in Microsoft Recommenders' evaluation: each customer's distinct items are split at
+random, 75 % to training and 25 % held out; a model recommends k items per customer, excluding their
+training items; relevance is membership of the held-out items. Over the customers present in both the
+held-out set and the recommendations:
+
+- Precision@k = hits / k; Recall@k = hits / held-out items;
+- NDCG@k = DCG / ideal DCG, binary relevance, DCG = sum over hits of 1 / log2(1 + rank);
+- MAP = sum over hits of (hits so far / rank), divided by the number of held-out items (their `map`,
+  not capped at k), averaged.
+
+Time-ordered protocol, the one that matches the live service: train on the events before a cut-off,
+then walk the later events in time order; at each purchase of an item new to the customer, ask for the
+customer's top-k first (HitRate@k, NDCG@k of that one item), then let the model learn the event.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from consumers.recommendations.catalogue import Catalogue
+from consumers.recommendations.datasets import InteractionData
+from consumers.recommendations.hybrid import HybridRecommender
+from consumers.recommendations.settings import BlendWeights, RecommendationSettings
+
+
+@dataclass(frozen=True)
+class RankingMetrics:
+    """Top-k metrics averaged over `users` customers."""
+
+    map: float
+    ndcg: float
+    precision: float
+    recall: float
+    users: int
+
+
+def ranking_metrics(recommended: Mapping[str, Sequence[str]], relevant: Mapping[str, Iterable[str]], k: int) -> RankingMetrics:
+    """Microsoft Recommenders' MAP, NDCG@k, Precision@k and Recall@k (see the module docstring).
+
+    >>> metrics = ranking_metrics({"a": ["x", "y", "z"], "b": ["q", "r", "s"]}, {"a": {"y", "w"}, "b": {"q"}}, k=3)
+    >>> round(metrics.precision, 4), round(metrics.recall, 4), round(metrics.map, 4), round(metrics.ndcg, 4)
+    (0.3333, 0.75, 0.625, 0.6934)
+    """
+    users = [user for user in relevant if user in recommended]
+    if not users:
+        return RankingMetrics(0.0, 0.0, 0.0, 0.0, 0)
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    total_map = total_ndcg = total_precision = total_recall = 0.0
+    for user in users:
+        truth = set(relevant[user])
+        hits = np.array([item in truth for item in list(recommended[user])[:k]], dtype=float)
+        found = hits.sum()
+        total_precision += found / k
+        total_recall += found / len(truth)
+        ranks = np.arange(1, len(hits) + 1)
+        total_map += float((np.cumsum(hits) / ranks * hits).sum()) / len(truth)
+        ideal = discounts[: min(len(truth), k)].sum()
+        total_ndcg += float((hits * discounts[: len(hits)]).sum()) / ideal
+    count = len(users)
+    return RankingMetrics(total_map / count, total_ndcg / count, total_precision / count, total_recall / count, count)
+
+
+# --- data preparation ------------------------------------------------------------------------------------
+
+
+def evaluable(data: InteractionData, skipped: dict[str, int] | None = None) -> pd.DataFrame:
+    """Interactions of customers with at least two distinct items (one item cannot be split); counted."""
+    frame = data.interactions
+    distinct = frame.groupby("customer_id")["item_id"].transform("nunique")
+    single = distinct < 2
+    if skipped is not None and single.any():
+        skipped["single_interaction_customers"] = int(frame.loc[single, "customer_id"].nunique())
+    return frame[~single.to_numpy()].reset_index(drop=True)
+
+
+def stratified_split(frame: pd.DataFrame, ratio: float = 0.75, seed: int = 42) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each customer's distinct items split at random: `round(ratio * n)` to training, the rest held out.
+
+    All events of a (customer, item) pair go to the same side.
+
+    >>> frame = pd.DataFrame({"customer_id": ["a"] * 4 + ["b"] * 4, "item_id": list("wxyzwxyz"),
+    ...     "timestamp": range(8)})
+    >>> train, test = stratified_split(frame, 0.75, seed=1)
+    >>> train.groupby("customer_id").size().tolist(), test.groupby("customer_id").size().tolist()
+    ([3, 3], [1, 1])
+    """
+    if not 0.0 < ratio < 1.0:
+        raise ValueError("the split ratio must be between 0 and 1")
+    pairs = frame[["customer_id", "item_id"]].drop_duplicates().reset_index(drop=True)
+    rng = np.random.default_rng(seed)
+    pairs["order"] = rng.random(len(pairs))
+    pairs = pairs.sort_values(["customer_id", "order"], kind="stable")
+    position = pairs.groupby("customer_id").cumcount()
+    size = pairs.groupby("customer_id")["item_id"].transform("size")
+    pairs["train"] = position < np.round(size * ratio)
+    marked = frame.merge(pairs[["customer_id", "item_id", "train"]], on=["customer_id", "item_id"], how="left")
+    train = marked[marked["train"]].drop(columns="train").reset_index(drop=True)
+    test = marked[~marked["train"]].drop(columns="train").reset_index(drop=True)
+    return train, test
+
+
+def time_split(frame: pd.DataFrame, train_fraction: float = 0.8) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Events before the `train_fraction` quantile of event time, and the rest, both in time order."""
+    ordered = frame.sort_values("timestamp", kind="stable").reset_index(drop=True)
+    cut = int(round(len(ordered) * train_fraction))
+    return ordered.iloc[:cut].reset_index(drop=True), ordered.iloc[cut:].reset_index(drop=True)
+
+
+# --- models under evaluation ------------------------------------------------------------------------------
+
+
+def build_catalogue(data: InteractionData, settings: RecommendationSettings) -> Catalogue:
+    catalogue = Catalogue(data.item_infos(), settings.repeat_purchase_categories)
+    for item in data.interactions["item_id"].unique().tolist():
+        catalogue.ensure(item)
+    return catalogue
+
+
+def train_hybrid(
+    frame: pd.DataFrame,
+    catalogue: Catalogue,
+    settings: RecommendationSettings,
+    weights: BlendWeights | None = None,
+    fit_factorization: bool = True,
+) -> HybridRecommender:
+    """The hybrid trained in one pass over `frame` (time order), then a full ALS fit."""
+    chosen = settings.model_copy(update={"blend": weights or settings.blend})
+    recommender = HybridRecommender.empty(catalogue, chosen)
+    event_weights = chosen.event_weights
+    ordered = frame.sort_values("timestamp", kind="stable")
+    item_index = catalogue.index
+    for customer_id, item_id, event_type, timestamp in zip(
+        ordered["customer_id"].tolist(),
+        ordered["item_id"].tolist(),
+        ordered["event_type"].tolist(),
+        ordered["timestamp"].tolist(),
+        strict=True,
+    ):
+        weight = event_weights.of(event_type)
+        if weight <= 0:
+            continue
+        item = item_index.get(item_id)
+        if item is None:
+            item = catalogue.ensure(item_id)
+        recommender.learn(customer_id, item, weight, timestamp, purchase=event_type == "purchase")
+    recommender.cooccurrence.similarity(force=True)
+    if fit_factorization and (weights or settings.blend).factorization > 0:
+        matrix = recommender.store.matrix(None, len(catalogue)) / max(event_weights.purchase, 1e-9)
+        recommender.factorization.fit(matrix)
+    return recommender
+
+
+def offline_settings(settings: RecommendationSettings, frame: pd.DataFrame) -> RecommendationSettings:
+    """The settings for the standard protocol: every training item excluded, every customer's whole
+    history kept (the live bound per customer would forget items the protocol must exclude), no cold-start
+    threshold, and no time decay, since a random split has no notion of recent."""
+    largest = int(frame.groupby("customer_id")["item_id"].nunique().max()) if len(frame) else 1
+    return settings.model_copy(
+        update={
+            "exclude_seen": True,
+            "min_interactions_collaborative": 1,
+            "max_history_items": max(settings.max_history_items, largest),
+            "affinity_half_life_seconds": None,
+        }
+    )
+
+
+class OfflineModel(Protocol):
+    name: str
+
+    def fit(self, train: pd.DataFrame) -> None: ...
+
+    def recommend(self, customers: Sequence[str], k: int) -> dict[str, list[str]]: ...
+
+
+@dataclass
+class HybridModel:
+    """The hybrid (or one of its parts alone, by its weights) under offline evaluation."""
+
+    name: str
+    catalogue: Catalogue
+    settings: RecommendationSettings
+    weights: BlendWeights
+    recommender: HybridRecommender | None = None
+
+    def fit(self, train: pd.DataFrame) -> None:
+        self.recommender = train_hybrid(train, self.catalogue, self.settings, self.weights)
+
+    def recommend(self, customers: Sequence[str], k: int) -> dict[str, list[str]]:
+        assert self.recommender is not None, "fit first"
+        lists = self.recommender.recommend_many(list(customers), k)
+        return {customer: [entry.item_id for entry in found.items] for customer, found in zip(customers, lists, strict=True)}
+
+
+@dataclass
+class PopularityBaseline:
+    """The most popular items (by distinct customers) the customer has not touched."""
+
+    name: str = "popularity"
+    ranking: list[str] = field(default_factory=list)
+    seen: dict[str, set[str]] = field(default_factory=dict)
+
+    def fit(self, train: pd.DataFrame) -> None:
+        counts = train.drop_duplicates(["customer_id", "item_id"]).groupby("item_id").size()
+        self.ranking = counts.sort_values(ascending=False, kind="stable").index.tolist()
+        self.seen = train.groupby("customer_id")["item_id"].agg(set).to_dict()
+
+    def recommend(self, customers: Sequence[str], k: int) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for customer in customers:
+            seen = self.seen.get(customer, set())
+            picked: list[str] = []
+            for item in self.ranking:
+                if item not in seen:
+                    picked.append(item)
+                    if len(picked) == k:
+                        break
+            out[customer] = picked
+        return out
+
+
+@dataclass
+class ItemKnnBaseline:
+    """Item-based k-nearest neighbours with cosine similarity (implicit's `CosineRecommender`)."""
+
+    name: str = "item-kNN"
+    neighbours: int = 100
+    model: Any = None
+    customers: dict[str, int] = field(default_factory=dict)
+    items: list[str] = field(default_factory=list)
+    matrix: sp.csr_matrix | None = None
+
+    def fit(self, train: pd.DataFrame) -> None:
+        from implicit.nearest_neighbours import CosineRecommender
+
+        pairs = train.drop_duplicates(["customer_id", "item_id"])
+        customer_codes, customers = pd.factorize(pairs["customer_id"])
+        item_codes, items = pd.factorize(pairs["item_id"])
+        self.customers = {customer: index for index, customer in enumerate(customers)}
+        self.items = list(items)
+        self.matrix = sp.csr_matrix(
+            (np.ones(len(pairs), dtype=np.float32), (customer_codes, item_codes)), shape=(len(customers), len(items))
+        )
+        self.model = CosineRecommender(K=self.neighbours)
+        self.model.fit(self.matrix, show_progress=False)
+
+    def recommend(self, customers: Sequence[str], k: int) -> dict[str, list[str]]:
+        assert self.matrix is not None and self.model is not None, "fit first"
+        known = [customer for customer in customers if customer in self.customers]
+        out: dict[str, list[str]] = {customer: [] for customer in customers}
+        if known:
+            rows = np.array([self.customers[customer] for customer in known])
+            ids, _scores = self.model.recommend(rows, self.matrix[rows], N=k, filter_already_liked_items=True)
+            for customer, found in zip(known, ids, strict=True):
+                out[customer] = [self.items[index] for index in found.tolist() if index >= 0]
+        return out
+
+
+@dataclass
+class EvaluationRow:
+    """One model's line in the table."""
+
+    protocol: str
+    model: str
+    metrics: dict[str, float]
+    users: int
+    fit_seconds: float
+    recommend_seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def standard_models(
+    data: InteractionData, settings: RecommendationSettings, names: Sequence[str] | None = None
+) -> list[OfflineModel]:
+    """The table's models: the baselines, the hybrid's parts alone, and the hybrid."""
+    catalogue = build_catalogue(data, settings)
+    has_content = bool(len(data.items.columns) > 1)
+    only = {
+        "co-occurrence (SAR)": BlendWeights(factorization=0, cooccurrence=1, content=0, popularity=0),
+        "ALS": BlendWeights(factorization=1, cooccurrence=0, content=0, popularity=0),
+        "content": BlendWeights(factorization=0, cooccurrence=0, content=1, popularity=0),
+    }
+    exclusive = offline_settings(settings, data.interactions)
+    models: list[OfflineModel] = [PopularityBaseline(), ItemKnnBaseline()]
+    for name, weights in only.items():
+        if name == "content" and not has_content:
+            continue
+        models.append(HybridModel(name, catalogue, exclusive, weights))
+    models.append(HybridModel("hybrid", catalogue, exclusive, settings.blend))
+    if names:
+        wanted = set(names)
+        models = [model for model in models if model.name in wanted]
+    return models
+
+
+def evaluate_standard(
+    data: InteractionData,
+    settings: RecommendationSettings,
+    k: int = 10,
+    ratio: float = 0.75,
+    seed: int = 42,
+    models: Sequence[OfflineModel] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[EvaluationRow]:
+    """The standard protocol for every model (see the module docstring)."""
+    skipped: dict[str, int] = {}
+    frame = evaluable(data, skipped)
+    if frame.empty:
+        raise ValueError("no customer has two distinct items: nothing to evaluate")
+    train, test = stratified_split(frame, ratio, seed)
+    relevant = test.groupby("customer_id")["item_id"].agg(set).to_dict()
+    customers = sorted(relevant)
+    rows: list[EvaluationRow] = []
+    for model in models if models is not None else standard_models(data, settings):
+        started = time.process_time()
+        model.fit(train)
+        fitted = time.process_time()
+        recommended = model.recommend(customers, k)
+        done = time.process_time()
+        metrics = ranking_metrics(recommended, relevant, k)
+        rows.append(
+            EvaluationRow(
+                "standard",
+                model.name,
+                {"MAP": metrics.map, f"NDCG@{k}": metrics.ndcg, f"Precision@{k}": metrics.precision, f"Recall@{k}": metrics.recall},
+                metrics.users,
+                fitted - started,
+                done - fitted,
+            )
+        )
+        if progress is not None:
+            progress(model.name)
+    return rows
+
+
+def tune_blend(
+    data: InteractionData,
+    settings: RecommendationSettings,
+    grid: Mapping[str, Sequence[float]] | None = None,
+    k: int = 10,
+    seed: int = 7,
+) -> tuple[BlendWeights, float]:
+    """Blend weights with the best NDCG@k on a validation split of a training split (never the test items).
+
+    The parts are trained once; only the blend is searched, on scores already computed.
+    """
+    grid = grid or {
+        "factorization": (1.0,),
+        "cooccurrence": (0.0, 0.25, 0.5, 1.0),
+        "content": (0.0, 0.1, 0.2, 0.4),
+        "popularity": (0.0, 0.05, 0.1),
+    }
+    frame = evaluable(data)
+    outer_train, _held_out = stratified_split(frame, 0.75, seed)
+    train, validation = stratified_split(evaluable(InteractionData(outer_train, data.items, data.source)), 0.75, seed + 1)
+    relevant = validation.groupby("customer_id")["item_id"].agg(set).to_dict()
+    customers = sorted(relevant)
+    catalogue = build_catalogue(data, settings)
+    exclusive = offline_settings(settings, data.interactions)
+    recommender = train_hybrid(train, catalogue, exclusive, BlendWeights(factorization=1, cooccurrence=1, content=1, popularity=1))
+    best: tuple[float, BlendWeights] = (-1.0, settings.blend)
+    names = list(grid)
+    for values in _product([grid[name] for name in names]):
+        weights = BlendWeights(**dict(zip(names, values, strict=True)))
+        if not any(values):
+            continue
+        recommender.weights = weights
+        lists = recommender.recommend_many(customers, k)
+        recommended = {customer: [entry.item_id for entry in found.items] for customer, found in zip(customers, lists, strict=True)}
+        score = ranking_metrics(recommended, relevant, k).ndcg
+        if score > best[0]:
+            best = (score, weights)
+    return best[1], best[0]
+
+
+def _product(choices: Sequence[Sequence[float]]) -> Iterable[tuple[float, ...]]:
+    if not choices:
+        yield ()
+        return
+    for first in choices[0]:
+        for rest in _product(choices[1:]):
+            yield (first, *rest)
+
+
+def format_table(rows: Sequence[EvaluationRow]) -> list[dict[str, Any]]:
+    """Plain rows for printing or JSON: protocol, model, metrics rounded to 4 places, users, CPU seconds."""
+    out = []
+    for row in rows:
+        entry: dict[str, Any] = {"protocol": row.protocol, "model": row.model}
+        entry.update({name: round(value, 4) if not math.isnan(value) else None for name, value in row.metrics.items()})
+        entry.update({"users": row.users, "fit_cpu_s": round(row.fit_seconds, 2), "recommend_cpu_s": round(row.recommend_seconds, 2)})
+        out.append(entry)
+    return out
