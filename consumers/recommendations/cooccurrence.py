@@ -110,16 +110,51 @@ class CooccurrenceModel:
         """Co-occurrence counts between different items (the diagonal is `item_counts`)."""
         return self._compact()
 
+    @property
+    def needs_rebuild(self) -> bool:
+        return self._pending_pairs >= self.rebuild_events
+
     def similarity(self, force: bool = False) -> sp.csr_matrix:
-        """The item-item similarity (diagonal 1 for items with any customer), pruned per row."""
-        stale = self._pending_pairs >= self.rebuild_events or (
-            self._similarity is not None and self._similarity.shape[0] < self.items and force
-        )
-        if self._similarity is None or stale or force:
+        """The item-item similarity (diagonal 1 for items with any customer), pruned per row.
+
+        Built on first use and when `force`d; otherwise the last one built, so scoring never pays for a
+        rebuild. The learner rebuilds every `rebuild_events` pairs (`take_increments` + `rebuilt` + `install`
+        let it do the work outside its lock).
+        """
+        if self._similarity is None or force:
             self._similarity = self._build()
             self._pending_pairs = 0
             self.version += 1
         return self._similarity
+
+    def take_increments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, sp.csr_matrix]:
+        """Hands the buffered pairs over (and empties the buffer): cheap, done under the learner's lock."""
+        rows = np.frombuffer(self._rows, dtype=np.int64).copy()
+        columns = np.frombuffer(self._columns, dtype=np.int64).copy()
+        self._rows = array("q")
+        self._columns = array("q")
+        self._pending_pairs = 0
+        return rows, columns, self.item_counts[: self.items].copy(), self.items, self._counts
+
+    def rebuilt(
+        self, increments: tuple[np.ndarray, np.ndarray, np.ndarray, int, sp.csr_matrix]
+    ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """New counts and similarity from handed-over increments; touches no live state (runs anywhere)."""
+        rows, columns, item_counts, size, counts = increments
+        builder = CooccurrenceModel(self.similar_items_kept, self.rebuild_events, self.similarity_kind)
+        builder.items = size
+        builder.item_counts = item_counts
+        builder._counts = counts
+        builder._rows.frombytes(rows.astype(np.int64).tobytes())
+        builder._columns.frombytes(columns.astype(np.int64).tobytes())
+        similarity = builder._build()
+        return builder._counts, similarity
+
+    def install(self, counts: sp.csr_matrix, similarity: sp.csr_matrix) -> None:
+        """Puts rebuilt counts and similarity in place (pairs learned meanwhile stay buffered)."""
+        self._counts = counts
+        self._similarity = similarity
+        self.version += 1
 
     def _build(self) -> sp.csr_matrix:
         counts = self._compact().tocoo()

@@ -59,12 +59,12 @@ def ranking_metrics(recommended: Mapping[str, Sequence[str]], relevant: Mapping[
     for user in users:
         truth = set(relevant[user])
         hits = np.array([item in truth for item in list(recommended[user])[:k]], dtype=float)
-        found = hits.sum()
+        found = float(hits.sum())
         total_precision += found / k
         total_recall += found / len(truth)
         ranks = np.arange(1, len(hits) + 1)
         total_map += float((np.cumsum(hits) / ranks * hits).sum()) / len(truth)
-        ideal = discounts[: min(len(truth), k)].sum()
+        ideal = float(discounts[: min(len(truth), k)].sum())
         total_ndcg += float((hits * discounts[: len(hits)]).sum()) / ideal
     count = len(users)
     return RankingMetrics(total_map / count, total_ndcg / count, total_precision / count, total_recall / count, count)
