@@ -56,6 +56,16 @@ class ContentModel:
         self._price_edges = np.zeros(0)
         self._reduction: Any = None
         self.fitted = False
+        self._transform_ready = True
+
+    @classmethod
+    def from_vectors(cls, vectors: np.ndarray) -> ContentModel:
+        """A model answering from stored vectors (artifacts); new items get zero vectors until a refit."""
+        model = cls(dimensions=int(vectors.shape[1]) if vectors.ndim == 2 else 2)
+        model.vectors = np.asarray(vectors, dtype=np.float32)
+        model.fitted = bool(np.any(model.vectors))
+        model._transform_ready = False
+        return model
 
     # --- features ------------------------------------------------------------------------------------
 
@@ -124,6 +134,7 @@ class ContentModel:
         self.vectors = np.zeros((len(catalogue), reduced.shape[1]), dtype=np.float32)
         self.vectors[described] = reduced
         self.fitted = True
+        self._transform_ready = True
         return self
 
     def update(self, catalogue: Catalogue, positions: Iterable[int]) -> None:
@@ -133,7 +144,7 @@ class ContentModel:
             grown[: len(self.vectors)] = self.vectors
             self.vectors = grown
         chosen = [p for p in positions if catalogue.has_metadata(catalogue.info[p].item_id)]
-        if not self.fitted or not chosen:
+        if not self.fitted or not chosen or not self._transform_ready:
             return
         self.vectors[chosen] = self._reduce(self._features([catalogue.info[p] for p in chosen], fit=False), False)
 

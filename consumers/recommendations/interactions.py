@@ -140,6 +140,28 @@ class InteractionStore:
         )
 
 
+def store_from_matrices(
+    customer_ids: list[str],
+    affinity: sp.csr_matrix,
+    purchased: sp.csr_matrix,
+    interest_events: np.ndarray,
+    max_items_per_customer: int,
+) -> InteractionStore:
+    """A store answering from saved matrices (artifacts): affinities as they were when saved, no decay."""
+    store = InteractionStore(half_life_seconds=None, max_items_per_customer=max_items_per_customer)
+    for customer_id in customer_ids:
+        store.customers.add(customer_id)
+    affinity = affinity.tocsr()
+    purchased = purchased.tocsr()
+    for customer in range(affinity.shape[0]):
+        start, end = affinity.indptr[customer], affinity.indptr[customer + 1]
+        store.rows.append(dict(zip(affinity.indices[start:end].tolist(), affinity.data[start:end].tolist(), strict=True)))
+        bought = purchased.indices[purchased.indptr[customer] : purchased.indptr[customer + 1]]
+        store.purchased.append(set(bought.tolist()))
+        store.interest_events.append(int(interest_events[customer]))
+    return store
+
+
 class EventLog:
     """The most recent events as columns of a ring buffer: what a full refit learns from.
 
