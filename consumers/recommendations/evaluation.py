@@ -403,3 +403,185 @@ def format_table(rows: Sequence[EvaluationRow]) -> list[dict[str, Any]]:
         entry.update({"users": row.users, "fit_cpu_s": round(row.fit_seconds, 2), "recommend_cpu_s": round(row.recommend_seconds, 2)})
         out.append(entry)
     return out
+
+
+# --- the time-ordered protocol ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Walker:
+    """One model walked through the test period: asked before each target, taught after each event."""
+
+    name: str
+    recommend: Callable[[str, int], list[str]]
+    learn: Callable[[str, str, str, float], None]
+    hits: int = 0
+    ndcg: float = 0.0
+    targets: int = 0
+    cpu_seconds: float = 0.0
+    recommend_cpu_seconds: float = 0.0
+
+
+def _learner_walker(
+    name: str,
+    data: InteractionData,
+    past: pd.DataFrame,
+    settings: RecommendationSettings,
+    weights: BlendWeights,
+    refit_every: int | None,
+) -> _Walker:
+    from consumers.recommendations.learner import IncrementalLearner
+
+    update: dict[str, Any] = {"blend": weights}
+    if refit_every is not None:  # periodic full retrains only: no fold-ins between them
+        update.update({"refit_events": refit_every, "fold_in_events": 10**12, "refit_interval_seconds": 10**12})
+    else:  # incremental: one full fit on the past, then fold-ins and co-occurrence rebuilds only
+        update.update({"refit_events": 10**12, "refit_interval_seconds": 10**12})
+    chosen = settings.model_copy(update=update)
+    learner = IncrementalLearner(chosen, catalogue=build_catalogue(data, chosen), background=False, require_known_products=False)
+    learner.recommender.content.fit(learner.catalogue)
+    index = learner.catalogue.index
+    event_weights = chosen.event_weights
+    for customer, item, event_type, at in zip(
+        past["customer_id"].tolist(), past["item_id"].tolist(), past["event_type"].tolist(), past["timestamp"].tolist(), strict=True
+    ):
+        weight = event_weights.of(event_type)
+        if weight > 0:
+            learner.learn_interaction(customer, index.add(item), weight, at, event_type == "purchase")
+    learner.refit()
+
+    def recommend(customer: str, k: int) -> list[str]:
+        return [entry.item_id for entry in learner.recommender.recommend(customer, k).items]
+
+    def learn(customer: str, item: str, event_type: str, at: float) -> None:
+        weight = event_weights.of(event_type)
+        if weight > 0:
+            learner.learn_interaction(customer, index.add(item), weight, at, event_type == "purchase")
+
+    walker = _Walker(name, recommend, learn)
+    walker.cpu_seconds = learner.incremental_cpu_seconds + learner.refit_cpu_seconds
+    walker.learner = learner  # type: ignore[attr-defined]
+    return walker
+
+
+def _popularity_walker(past: pd.DataFrame, settings: RecommendationSettings) -> _Walker:
+    from consumers.recommendations.popularity import PopularityModel
+
+    popularity = PopularityModel(settings.affinity_half_life_seconds)
+    items: dict[str, int] = {}
+    names: list[str] = []
+    seen: dict[str, set[int]] = {}
+
+    def learn(customer: str, item: str, event_type: str, at: float) -> None:
+        weight = settings.event_weights.of(event_type)
+        if weight <= 0:
+            return
+        position = items.setdefault(item, len(items))
+        if position == len(names):
+            names.append(item)
+        popularity.learn(position, weight, at)
+        seen.setdefault(customer, set()).add(position)
+
+    def recommend(customer: str, k: int) -> list[str]:
+        return [names[i] for i in popularity.top(k, exclude=seen.get(customer, set())).tolist()]
+
+    for row in past[["customer_id", "item_id", "event_type", "timestamp"]].itertuples(index=False):
+        learn(row.customer_id, row.item_id, row.event_type, row.timestamp)
+    return _Walker("popularity", recommend, learn)
+
+
+def _knn_walker(past: pd.DataFrame) -> _Walker:
+    model = ItemKnnBaseline()
+    model.fit(past)
+
+    def recommend(customer: str, k: int) -> list[str]:
+        return model.recommend([customer], k)[customer]
+
+    def learn(customer: str, item: str, event_type: str, at: float) -> None:
+        del customer, item, event_type, at  # static: fitted on the past only
+
+    return _Walker("item-kNN (static)", recommend, learn)
+
+
+def evaluate_time_ordered(
+    data: InteractionData,
+    settings: RecommendationSettings,
+    k: int = 10,
+    train_fraction: float = 0.8,
+    max_targets: int = 2_000,
+    retrain_every: int | None = None,
+    models: Sequence[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[EvaluationRow]:
+    """The time-ordered protocol (see the module docstring). Targets are purchases of items new to the
+    customer; at most `max_targets` of them, evenly spaced, are asked about, but every event is learned.
+
+    `retrain_every` (events) sets the full-retrain variant's cadence; by default five retrains over the test
+    period. The hybrid runs twice: incremental (fold-ins, no refits) and with periodic full retrains.
+    """
+    frame = data.interactions
+    if frame.empty:
+        raise ValueError("no interactions to evaluate")
+    past, future = time_split(frame, train_fraction)
+    if future.empty or past.empty:
+        raise ValueError("the time split left nothing to train on or nothing to predict")
+    chosen = settings.model_copy(
+        update={
+            "exclude_seen": True,
+            "max_history_items": offline_settings(settings, frame).max_history_items,
+        }
+    )
+    seen = past.groupby("customer_id")["item_id"].agg(set).to_dict()
+    targets: list[int] = []
+    for position, (customer, item, event_type) in enumerate(
+        zip(future["customer_id"].tolist(), future["item_id"].tolist(), future["event_type"].tolist(), strict=True)
+    ):
+        items = seen.setdefault(customer, set())
+        if event_type == "purchase" and item not in items:
+            targets.append(position)
+        items.add(item)
+    if not targets:
+        raise ValueError("no purchase of a new item after the cut-off: nothing to predict")
+    step = max(1, len(targets) // max_targets)
+    asked = set(targets[::step][:max_targets])
+    retrain = retrain_every or max(1, len(future) // 5)
+    factories: dict[str, Callable[[], _Walker]] = {
+        "popularity": lambda: _popularity_walker(past, chosen),
+        "item-kNN (static)": lambda: _knn_walker(past),
+        "co-occurrence (SAR, incremental)": lambda: _learner_walker(
+            "co-occurrence (SAR, incremental)", data, past, chosen, BlendWeights(factorization=0, cooccurrence=1, content=0, popularity=0), None
+        ),
+        "hybrid (incremental)": lambda: _learner_walker("hybrid (incremental)", data, past, chosen, chosen.blend, None),
+        "hybrid (full retrain)": lambda: _learner_walker("hybrid (full retrain)", data, past, chosen, chosen.blend, retrain),
+    }
+    wanted = list(models) if models else list(factories)
+    unknown = [name for name in wanted if name not in factories]
+    if unknown:
+        raise ValueError(f"unknown model(s) {', '.join(unknown)}: use {', '.join(factories)}")
+    rows: list[EvaluationRow] = []
+    columns = [future[name].tolist() for name in ("customer_id", "item_id", "event_type", "timestamp")]
+    for name in wanted:
+        started = time.process_time()
+        walker = factories[name]()
+        fitted = time.process_time()
+        learn_cpu = 0.0
+        for position, (customer, item, event_type, at) in enumerate(zip(*columns, strict=True)):
+            if position in asked:
+                asking = time.process_time()
+                recommended = walker.recommend(customer, k)
+                walker.recommend_cpu_seconds += time.process_time() - asking
+                walker.targets += 1
+                if item in recommended:
+                    walker.hits += 1
+                    walker.ndcg += 1.0 / math.log2(recommended.index(item) + 2)
+            learning = time.process_time()
+            walker.learn(customer, item, event_type, at)
+            learn_cpu += time.process_time() - learning
+        count = max(walker.targets, 1)
+        metrics = {f"HitRate@{k}": walker.hits / count, f"NDCG@{k}": walker.ndcg / count}
+        # Everything the model did to learn the test period (per-event updates, fold-ins, inline refits).
+        metrics["learn_cpu_s_per_M_events"] = learn_cpu / max(len(future), 1) * 1e6
+        rows.append(EvaluationRow("time-ordered", name, metrics, walker.targets, fitted - started, learn_cpu + walker.recommend_cpu_seconds))
+        if progress is not None:
+            progress(name)
+    return rows
