@@ -474,27 +474,24 @@ class ShopWorld:
 
     # --- bad events for the cleaning step ------------------------------------------------------------------
 
-    def _faults(self, event: ShopEvent) -> list[ShopEvent]:
+    def _faults(self, event: ShopEvent) -> list[tuple[str, ShopEvent]]:
+        """Bad events to send after `event`, each with its kind (counted when actually sent)."""
         settings = self.settings
         rng = self._rng
-        extra: list[ShopEvent] = []
+        extra: list[tuple[str, ShopEvent]] = []
         if rng.random() < settings.duplicate_fraction:
-            extra.append(event)
-            self.injected["duplicate"] += 1
+            extra.append(("duplicate", event))
         if rng.random() < settings.outdated_fraction:
             self._sequence += 1
             old_time = max(event.event_time - settings.outdated_age_seconds, 946_684_800.0)
-            extra.append(self._variant(event, event_time=round(old_time, 3)))
-            self.injected["outdated"] += 1
+            extra.append(("outdated", self._variant(event, event_time=round(old_time, 3))))
         if rng.random() < settings.incorrect_fraction:
             self._sequence += 1
             if rng.random() < 0.5:
-                extra.append(self._variant(event, product_id=f"p-unknown-{self._sequence:08d}"))
-                self.injected["unknown_product"] += 1
+                extra.append(("unknown_product", self._variant(event, product_id=f"p-unknown-{self._sequence:08d}")))
             else:
                 price = min(round((event.price or 1.0) * 100.0, 2), 999_999.0)
-                extra.append(self._variant(event, price=price))
-                self.injected["price_mismatch"] += 1
+                extra.append(("price_mismatch", self._variant(event, price=price)))
         return extra
 
     def _variant(self, event: ShopEvent, **changes: object) -> ShopEvent:
@@ -516,10 +513,11 @@ class ShopWorld:
             out.append(item)
             if isinstance(item, ShopEvent):
                 produced += 1
-                for extra in self._faults(item):
+                for kind, extra in self._faults(item):
                     if produced >= limit:
                         break
                     out.append(extra)
+                    self.injected[kind] += 1
                     produced += 1
         self.events_generated += produced
         return out

@@ -4,7 +4,7 @@ Every dropped event is counted by reason (`REASONS`), never dropped silently:
 
 - duplicate: an event id seen among the last `window_events` ids (producer retries, replays);
 - outdated: event time more than `max_age_seconds` behind the newest event time seen;
-- future: event time more than `max_future_seconds` ahead of it (a clock or unit error);
+- future: event time more than `max_future_seconds` ahead of it (a clock or unit error), when set;
 - unknown_product: a product id the catalogue does not have (when the catalogue is authoritative);
 - price_mismatch: a price more than `price_tolerance_ratio` times off the catalogue's, either way.
 """
@@ -29,7 +29,7 @@ class EventCleaner:
     max_age_seconds
         Events older than this behind the newest event time are outdated.
     max_future_seconds
-        Events further ahead than this are incorrect ("future").
+        Events further ahead than this are incorrect ("future"); None: no such check.
     price_tolerance_ratio
         Prices off by more than this factor are incorrect.
     window_events
@@ -56,7 +56,7 @@ class EventCleaner:
         self,
         catalogue_price: Callable[[str], float | None],
         max_age_seconds: float = 30 * 86_400.0,
-        max_future_seconds: float = 3_600.0,
+        max_future_seconds: float | None = None,
         price_tolerance_ratio: float = 10.0,
         window_events: int = 1_000_000,
         require_known_products: bool = True,
@@ -89,7 +89,7 @@ class EventCleaner:
         newest = self.newest_time
         if newest and event.event_time < newest - self.max_age_seconds:
             return "outdated"
-        if newest and event.event_time > newest + self.max_future_seconds:
+        if newest and self.max_future_seconds is not None and event.event_time > newest + self.max_future_seconds:
             self._future_streak += 1
             if self._future_streak <= self.FUTURE_STREAK_RESET:
                 return "future"

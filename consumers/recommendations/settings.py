@@ -103,8 +103,11 @@ class RecommendationSettings(BaseModel):
         gt=0.0,
         description="Events older than this behind the newest event time seen are outdated and dropped.",
     )
-    max_future_seconds: float = Field(
-        default=3_600.0, ge=0.0, description="Events this far ahead of the newest event time are incorrect."
+    max_future_seconds: float | None = Field(
+        default=None,
+        ge=0.0,
+        description="Events this far ahead of the newest event time are incorrect (none: no such check; a "
+        "quiet shop or a replay has long gaps, so only set it for dense streams).",
     )
     price_tolerance_ratio: float = Field(
         default=10.0,
