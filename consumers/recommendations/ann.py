@@ -1,9 +1,12 @@
 """Approximate nearest neighbours over item vectors (usearch HNSW), with f16 or i8 quantization.
 
 Two indexes serve the recommender: the ALS item factors (inner product: a customer's factor vector is the
-query) and the content vectors (cosine: similar items, new products, content profiles). i8 stores each
-component in one byte and expects components in [-1, 1], so vectors are divided by the largest absolute
-component first; that scales every inner product alike and changes no ranking.
+query) and the content vectors (cosine: similar items, new products, content profiles).
+
+Inner-product search is reduced to cosine search, so that every quantization works on unit vectors: each
+item vector x, divided by the largest norm M, gets one more component sqrt(1 - |x / M|^2), which makes it a
+unit vector; a query q becomes (q / |q|, 0). The cosine of the two is then <q, x> / (M |q|): the same
+ranking as the inner product (Bachrach et al., 2014, "Speeding up the Xbox recommender system").
 """
 
 from __future__ import annotations
@@ -58,10 +61,10 @@ class AnnIndex:
         self.dimensions = dimensions
         self.metric = metric
         self.dtype = dtype
-        self.scale = 1.0
+        self.scale = 1.0  # ip: 1 / the largest item norm
         self._index: Any = Index(
-            ndim=dimensions,
-            metric=metric,
+            ndim=dimensions + 1 if metric == "ip" else dimensions,
+            metric="cos",
             dtype=dtype,
             connectivity=connectivity,
             expansion_add=expansion_add,
@@ -73,26 +76,27 @@ class AnnIndex:
 
     def _prepared(self, vectors: np.ndarray) -> np.ndarray:
         vectors = np.asarray(vectors, dtype=np.float32)
-        if self.dtype == "i8":
-            vectors = vectors * self.scale
-            if self.metric == "ip":
-                return np.clip(vectors, -1.0, 1.0)
-        return vectors
+        if self.metric != "ip":
+            return vectors
+        scaled = vectors * self.scale
+        norms = np.minimum(np.einsum("ij,ij->i", scaled, scaled), 1.0)
+        return np.hstack([scaled, np.sqrt(1.0 - norms)[:, None]]).astype(np.float32)
 
     def build(self, vectors: np.ndarray, keys: np.ndarray | None = None) -> AnnIndex:
         """Indexes the rows of `vectors` (all-zero rows carry no information and are left out)."""
         vectors = np.asarray(vectors, dtype=np.float32)
         keys = np.arange(len(vectors), dtype=np.uint64) if keys is None else np.asarray(keys, dtype=np.uint64)
         present = np.flatnonzero(np.any(vectors != 0, axis=1))
-        if self.dtype == "i8" and len(present):
-            largest = float(np.abs(vectors[present]).max())
+        if self.metric == "ip" and len(present):
+            largest = float(np.linalg.norm(vectors[present], axis=1).max())
             self.scale = 1.0 / largest if largest > 0 else 1.0
         if len(present):
             self._index.add(keys[present], self._prepared(vectors[present]))
         return self
 
     def add(self, keys: np.ndarray, vectors: np.ndarray) -> None:
-        """Adds or replaces vectors (a new product gets its place at once)."""
+        """Adds or replaces vectors (a new product gets its place at once; an ip vector longer than the
+        longest indexed one is shortened to it, which can only lower its rank)."""
         keys = np.asarray(keys, dtype=np.uint64)
         for key in keys.tolist():
             if self._index.contains(key):
@@ -103,15 +107,17 @@ class AnnIndex:
         """The k nearest keys and their similarities (inner product or cosine), best first."""
         if len(self._index) == 0 or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        query = self._query(vector)
+        query, norm = self._query(vector)
         matches = self._index.search(query, min(k, len(self._index)))
         keys = np.asarray(matches.keys, dtype=np.int64)
         similarity = 1.0 - np.asarray(matches.distances, dtype=np.float64)
+        if self.metric == "ip":
+            similarity = similarity * norm / self.scale
         return keys, similarity
 
     def search_many(self, vectors: np.ndarray, k: int) -> np.ndarray:
         """Keys of the k nearest for each row of `vectors` (-1 pads rows with fewer matches)."""
-        queries = np.stack([self._query(vector) for vector in np.asarray(vectors, dtype=np.float32)])
+        queries = np.stack([self._query(vector)[0] for vector in np.asarray(vectors, dtype=np.float32)])
         matches = self._index.search(queries, min(k, len(self._index)))
         keys = np.asarray(matches.keys, dtype=np.int64).reshape(len(queries), -1)
         counts = np.asarray(matches.counts).reshape(-1)
@@ -119,12 +125,13 @@ class AnnIndex:
             keys[row, count:] = -1
         return keys
 
-    def _query(self, vector: np.ndarray) -> np.ndarray:
+    def _query(self, vector: np.ndarray) -> tuple[np.ndarray, float]:
         query = np.asarray(vector, dtype=np.float32)
-        if self.dtype == "i8":
-            largest = float(np.abs(query).max()) if query.size else 0.0
-            query = query / largest if largest > 0 else query  # any positive scale keeps the ranking
-        return query
+        norm = float(np.linalg.norm(query))
+        if self.metric == "ip":
+            unit = query / norm if norm > 0 else query
+            return np.append(unit, np.float32(0.0)).astype(np.float32), norm
+        return query, norm
 
     def memory_bytes(self) -> int:
         """Bytes the index holds in memory (usearch's own accounting)."""
