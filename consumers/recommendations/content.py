@@ -112,11 +112,13 @@ class ContentModel:
 
         if fit:
             components = min(self.dimensions, features.shape[1] - 1, features.shape[0] - 1)
-            self._reduction = (
-                TruncatedSVD(n_components=components, random_state=self.seed).fit(features)
-                if components >= 2
-                else None
-            )
+            # A catalogue of identical items has no variance: the explained-variance ratio divides by zero.
+            with np.errstate(divide="ignore", invalid="ignore"):
+                self._reduction = (
+                    TruncatedSVD(n_components=components, random_state=self.seed).fit(features)
+                    if components >= 2
+                    else None
+                )
         reduced = self._reduction.transform(features) if self._reduction is not None else features.toarray()
         norms = np.linalg.norm(reduced, axis=1, keepdims=True)
         return (reduced / np.where(norms > 0, norms, 1.0)).astype(np.float32)

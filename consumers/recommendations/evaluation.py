@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -252,7 +253,9 @@ class ItemKnnBaseline:
             (np.ones(len(pairs), dtype=np.float32), (customer_codes, item_codes)), shape=(len(customers), len(items))
         )
         self.model = CosineRecommender(K=self.neighbours)
-        self.model.fit(self.matrix, show_progress=False)
+        with warnings.catch_warnings():  # implicit converts its own intermediate COO matrix and says so
+            warnings.filterwarnings("ignore", message="Method expects CSR input")
+            self.model.fit(self.matrix, show_progress=False)
 
     def recommend(self, customers: Sequence[str], k: int) -> dict[str, list[str]]:
         assert self.matrix is not None and self.model is not None, "fit first"
