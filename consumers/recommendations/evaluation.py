@@ -11,8 +11,9 @@ held-out set and the recommendations:
   not capped at k), averaged.
 
 Time-ordered protocol, the one that matches the live service: train on the events before a cut-off,
-then walk the later events in time order; at each purchase of an item new to the customer, ask for the
-customer's top-k first (HitRate@k, NDCG@k of that one item), then let the model learn the event.
+then walk the later events in time order; at each purchase of an item the customer had not bought
+before, ask for the customer's top-k first (HitRate@k, NDCG@k of that one item), then let the model learn
+the event. The lists are the live service's: only purchased non-repeat items are excluded.
 """
 
 from __future__ import annotations
@@ -528,19 +529,17 @@ def evaluate_time_ordered(
     past, future = time_split(frame, train_fraction)
     if future.empty or past.empty:
         raise ValueError("the time split left nothing to train on or nothing to predict")
-    chosen = settings.model_copy(
-        update={
-            "exclude_seen": True,
-            "max_history_items": offline_settings(settings, frame).max_history_items,
-        }
-    )
-    seen = past.groupby("customer_id")["item_id"].agg(set).to_dict()
+    # The live service's settings: only purchased non-repeat items are excluded (a viewed item may be bought).
+    chosen = settings.model_copy(update={"max_history_items": offline_settings(settings, frame).max_history_items})
+    bought = past[past["event_type"] == "purchase"].groupby("customer_id")["item_id"].agg(set).to_dict()
     targets: list[int] = []
     for position, (customer, item, event_type) in enumerate(
         zip(future["customer_id"].tolist(), future["item_id"].tolist(), future["event_type"].tolist(), strict=True)
     ):
-        items = seen.setdefault(customer, set())
-        if event_type == "purchase" and item not in items:
+        if event_type != "purchase":
+            continue
+        items = bought.setdefault(customer, set())
+        if item not in items:
             targets.append(position)
         items.add(item)
     if not targets:
