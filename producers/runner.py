@@ -133,7 +133,7 @@ class ProducerLoop:
         self._logged_errors = 0
 
     def _names(self) -> dict[str, str]:
-        # A simulator may name its own topics (the shop writes products, not labels); the default is data+labels.
+        # A simulator may name its own topics (the shop writes products, not labels); default: data, labels.
         logical = getattr(self.simulator, "topics", None) or (self.simulator.data_topic, "labels")
         return {name: self.settings.topic_name(name) for name in logical}
 

@@ -135,7 +135,22 @@ CATALOGUE_CATEGORIES: dict[str, tuple[float, bool, dict[str, tuple[str, ...]], t
         ("daily", "sugar-free", "sensitive", "fast-acting", "travel-size"),
     ),
 }
-_BRAND_SYLLABLES = ("nor", "vel", "ka", "lum", "tri", "sol", "mar", "zen", "or", "ix", "bel", "quo", "dra", "fen")
+_BRAND_SYLLABLES = (
+    "nor",
+    "vel",
+    "ka",
+    "lum",
+    "tri",
+    "sol",
+    "mar",
+    "zen",
+    "or",
+    "ix",
+    "bel",
+    "quo",
+    "dra",
+    "fen",
+)
 _DAY = 86_400.0
 
 
@@ -192,7 +207,8 @@ class ShopSimulationSettings(BaseModel):
         default=0.001,
         ge=0.0,
         le=0.5,
-        description="Share of extra incorrect events: an unknown product or a price far from the catalogue's.",
+        description="Share of extra incorrect events: an unknown product, or a price far from the "
+        "catalogue's.",
     )
 
 
@@ -308,7 +324,8 @@ class ShopWorld:
         words = rng.choice(len(adjectives), size=2, replace=False)
         description = (
             f"{adjectives[words[0]]} {adjectives[words[1]]} {noun} by {brand}, "
-            f"part of our {subcategory} {category} range; a {nouns[int(rng.integers(len(nouns)))]} alternative"
+            f"part of our {subcategory} {category} range; "
+            f"a {nouns[int(rng.integers(len(nouns)))]} alternative"
         )
         product = Product(
             product_id=f"p-{index:06d}",
@@ -355,7 +372,9 @@ class ShopWorld:
         self._customer_preferred.append(preferred)
         self._customer_sensitivity[index] = rng.gamma(2.0, 0.5)
         # lognormal with mean sessions_per_customer_day: mu = log(mean) - sigma^2 / 2
-        self._customer_rate[index] = rng.lognormal(math.log(self.settings.sessions_per_customer_day) - 0.32, 0.8)
+        self._customer_rate[index] = rng.lognormal(
+            math.log(self.settings.sessions_per_customer_day) - 0.32, 0.8
+        )
         self._customer_drifted_at[index] = self.now
         self._rate_cumulative = None
 
@@ -488,7 +507,9 @@ class ShopWorld:
         if rng.random() < settings.incorrect_fraction:
             self._sequence += 1
             if rng.random() < 0.5:
-                extra.append(("unknown_product", self._variant(event, product_id=f"p-unknown-{self._sequence:08d}")))
+                extra.append(
+                    ("unknown_product", self._variant(event, product_id=f"p-unknown-{self._sequence:08d}"))
+                )
             else:
                 price = min(round((event.price or 1.0) * 100.0, 2), 999_999.0)
                 extra.append(("price_mismatch", self._variant(event, price=price)))
@@ -498,9 +519,9 @@ class ShopWorld:
         fields = {name: getattr(event, name) for name in event.__struct_fields__}
         fields.update(changes)
         fields["event_id"] = f"e-{self.seed:x}-{self._sequence:010d}"
-        return ShopEvent(**fields)  # type: ignore[arg-type]
+        return ShopEvent(**fields)
 
-    # --- the producer's interface ----------------------------------------------------------------------------
+    # --- the producer's interface --------------------------------------------------------------------------
 
     def next_items(self, max_events: int | None) -> list[Product | ShopEvent]:
         """Up to 256 shop events (fewer with `max_events`), with the products that appeared before them."""

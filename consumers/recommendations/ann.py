@@ -208,7 +208,11 @@ class ItemIndexes:
         return self.content.search(vector, count)[0]
 
     def has_content(self, item: int) -> bool:
-        return self.content is not None and item < len(self.content_vectors) and bool(np.any(self.content_vectors[item]))
+        return (
+            self.content is not None
+            and item < len(self.content_vectors)
+            and bool(np.any(self.content_vectors[item]))
+        )
 
     def similar_content(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Content neighbours of an item, without the item itself, best first."""

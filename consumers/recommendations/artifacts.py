@@ -53,7 +53,9 @@ def _sparse(arrays: dict[str, np.ndarray], name: str, matrix: sp.csr_matrix) -> 
 
 def _unsparse(arrays: Any, name: str) -> sp.csr_matrix:
     shape = tuple(int(value) for value in arrays[f"{name}_shape"])
-    return sp.csr_matrix((arrays[f"{name}_data"], arrays[f"{name}_indices"], arrays[f"{name}_indptr"]), shape=shape)
+    return sp.csr_matrix(
+        (arrays[f"{name}_data"], arrays[f"{name}_indices"], arrays[f"{name}_indptr"]), shape=shape
+    )
 
 
 def _versions(directory: Path) -> list[int]:
@@ -113,7 +115,14 @@ def save_artifacts(directory: Path, recommender: HybridRecommender, keep_version
         "customer_segments": recommender.customer_segments,
         "segment_top": {str(segment): items.tolist() for segment, items in segment_top.items()},
         "ann": {
-            name: None if index is None else {"dimensions": index.dimensions, "metric": index.metric, "dtype": index.dtype, "scale": index.scale}
+            name: None
+            if index is None
+            else {
+                "dimensions": index.dimensions,
+                "metric": index.metric,
+                "dtype": index.dtype,
+                "scale": index.scale,
+            }
             for name, index in (("collaborative", indexes.collaborative), ("content", indexes.content))
         },
     }
@@ -122,7 +131,7 @@ def save_artifacts(directory: Path, recommender: HybridRecommender, keep_version
     staging = directory / f".tmp-{uuid.uuid4().hex[:12]}"
     staging.mkdir()
     try:
-        np.savez_compressed(staging / "arrays.npz", **arrays)
+        np.savez_compressed(staging / "arrays.npz", **arrays)  # type: ignore[arg-type]
         with gzip.open(staging / "meta.json.gz", "wt", encoding="utf-8") as handle:
             json.dump(meta, handle, default=_jsonable)
         for name, index in (("collaborative", indexes.collaborative), ("content", indexes.content)):
@@ -185,7 +194,9 @@ def load_artifacts(directory: Path) -> HybridRecommender:
             catalogue.upsert(info)
         else:
             catalogue.ensure(info.item_id)
-    store = store_from_matrices(meta["customers"], affinity, purchased, interest_events, settings.max_history_items)
+    store = store_from_matrices(
+        meta["customers"], affinity, purchased, interest_events, settings.max_history_items
+    )
     popularity = PopularityModel(settings.affinity_half_life_seconds)
     popularity.values = np.asarray(popularity_values, dtype=np.float64).copy()
     popularity.items = len(popularity_values)
@@ -194,7 +205,13 @@ def load_artifacts(directory: Path) -> HybridRecommender:
     for name in ("collaborative", "content"):
         spec = meta["ann"].get(name)
         if spec is not None:
-            index = AnnIndex.load(target / f"ann_{name}.usearch", spec["dimensions"], spec["metric"], spec["dtype"], spec["scale"])
+            index = AnnIndex.load(
+                target / f"ann_{name}.usearch",
+                spec["dimensions"],
+                spec["metric"],
+                spec["dtype"],
+                spec["scale"],
+            )
             setattr(indexes, name, index)
     return HybridRecommender(
         catalogue,

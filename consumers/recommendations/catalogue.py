@@ -42,7 +42,9 @@ class Catalogue:
     (1, 'books', False, 2)
     """
 
-    def __init__(self, items: Iterable[ItemInfo] = (), repeat_purchase_categories: Iterable[str] = ()) -> None:
+    def __init__(
+        self, items: Iterable[ItemInfo] = (), repeat_purchase_categories: Iterable[str] = ()
+    ) -> None:
         self.index = IdIndex()
         self.info: list[ItemInfo] = []
         self._described: set[int] = set()
@@ -59,7 +61,7 @@ class Catalogue:
         return self.index.ids
 
     def upsert(self, item: ItemInfo) -> int:
-        """Adds or replaces an item's metadata (the newest record of a product wins, as on a compacted topic)."""
+        """Adds or replaces an item's metadata (the newest record wins, as on a compacted topic)."""
         position = self.index.add(item.item_id)
         if position == len(self.info):
             self.info.append(item)

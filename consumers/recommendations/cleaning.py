@@ -89,7 +89,11 @@ class EventCleaner:
         newest = self.newest_time
         if newest and event.event_time < newest - self.max_age_seconds:
             return "outdated"
-        if newest and self.max_future_seconds is not None and event.event_time > newest + self.max_future_seconds:
+        if (
+            newest
+            and self.max_future_seconds is not None
+            and event.event_time > newest + self.max_future_seconds
+        ):
             self._future_streak += 1
             if self._future_streak <= self.FUTURE_STREAK_RESET:
                 return "future"

@@ -49,7 +49,11 @@ def _fraction(text: str) -> float:
 
 
 def _add_input(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", type=Path, help="interaction log: online-retail CSV, MovieLens u.data (or its directory), or a CSV/Parquet")
+    parser.add_argument(
+        "file",
+        type=Path,
+        help="interaction log: online-retail CSV, MovieLens u.data (or its directory), or a CSV/Parquet",
+    )
     parser.add_argument(
         "--format",
         dest="file_format",
@@ -57,25 +61,45 @@ def _add_input(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="the file's format (default: detected). 'interactions' needs customer_id, item_id, timestamp",
     )
-    parser.add_argument("--items", type=Path, help="MovieLens item metadata (u.item); default: next to u.data")
+    parser.add_argument(
+        "--items", type=Path, help="MovieLens item metadata (u.item); default: next to u.data"
+    )
 
 
 def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     _add_input(parser)
-    parser.add_argument("--protocol", choices=PROTOCOLS, default="both", help="standard, time (ordered) or both")
+    parser.add_argument(
+        "--protocol", choices=PROTOCOLS, default="both", help="standard, time (ordered) or both"
+    )
     parser.add_argument("--k", type=_positive_int, default=10, help="list length (default 10)")
     parser.add_argument("--seed", type=int, default=42, help="seed of the stratified split (default 42)")
-    parser.add_argument("--ratio", type=_fraction, default=0.75, help="training share per customer (default 0.75)")
-    parser.add_argument("--train-fraction", type=_fraction, default=0.8, help="time-ordered: share of events before the cut-off")
-    parser.add_argument("--max-targets", type=_positive_int, default=2_000, help="time-ordered: purchases asked about at most")
-    parser.add_argument("--tune", action="store_true", help="tune the blend weights on a validation split first")
+    parser.add_argument(
+        "--ratio", type=_fraction, default=0.75, help="training share per customer (default 0.75)"
+    )
+    parser.add_argument(
+        "--train-fraction",
+        type=_fraction,
+        default=0.8,
+        help="time-ordered: share of events before the cut-off",
+    )
+    parser.add_argument(
+        "--max-targets", type=_positive_int, default=2_000, help="time-ordered: purchases asked about at most"
+    )
+    parser.add_argument(
+        "--tune", action="store_true", help="tune the blend weights on a validation split first"
+    )
     parser.add_argument("--out", type=Path, help="write the table as JSON here")
     add_common_options(parser)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from consumers.recommendations.datasets import DatasetError, load_dataset
-    from consumers.recommendations.evaluation import evaluate_standard, evaluate_time_ordered, format_table, tune_blend
+    from consumers.recommendations.evaluation import (
+        evaluate_standard,
+        evaluate_time_ordered,
+        format_table,
+        tune_blend,
+    )
     from streaming.console import ProgressReporter
 
     settings = recommendation_settings(settings_from_args(args))
@@ -85,18 +109,28 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print(f"recs evaluate: {error}", file=sys.stderr)
         return 2
     print(data.summary(), file=sys.stderr)
-    document: dict[str, Any] = {"file": str(args.file), "summary": data.summary(), "skipped": data.skipped, "notes": data.notes}
+    document: dict[str, Any] = {
+        "file": str(args.file),
+        "summary": data.summary(),
+        "skipped": data.skipped,
+        "notes": data.notes,
+    }
     try:
         if args.tune:
             weights, score = tune_blend(data, settings, k=args.k)
             settings = settings.model_copy(update={"blend": weights})
             document["tuned_blend"] = {**weights.model_dump(), f"validation_NDCG@{args.k}": round(score, 4)}
-            print(f"tuned blend weights: {weights.model_dump()} (validation NDCG@{args.k} {score:.4f})", file=sys.stderr)
+            print(
+                f"tuned blend weights: {weights.model_dump()} (validation NDCG@{args.k} {score:.4f})",
+                file=sys.stderr,
+            )
         rows = []
         protocols = ("standard", "time") if args.protocol == "both" else (args.protocol,)
         with ProgressReporter(f"recs evaluate {args.file.name}", unit="models") as progress:
             if "standard" in protocols:
-                rows += evaluate_standard(data, settings, args.k, args.ratio, args.seed, progress=lambda _name: progress.advance())
+                rows += evaluate_standard(
+                    data, settings, args.k, args.ratio, args.seed, progress=lambda _name: progress.advance()
+                )
             if "time" in protocols:
                 rows += evaluate_time_ordered(
                     data,
@@ -135,9 +169,16 @@ def _print_table(table: list[dict[str, Any]]) -> None:
 
 def add_segment_arguments(parser: argparse.ArgumentParser) -> None:
     _add_input(parser)
-    parser.add_argument("--segments", type=_positive_int, help="number of segments (default: recommendations.segments)")
+    parser.add_argument(
+        "--segments", type=_positive_int, help="number of segments (default: recommendations.segments)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="k-means seed")
-    parser.add_argument("--out", type=Path, required=True, help="directory for customers.parquet/csv, segments.csv, segment_top_items.json")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="directory for customers.parquet/csv, segments.csv, segment_top_items.json",
+    )
     parser.add_argument("--plot", type=Path, help="write a PNG of the segments here")
     add_common_options(parser)
 
@@ -161,7 +202,12 @@ def run_segment(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"recs segment: cannot write {error.filename}: {error.strerror}", file=sys.stderr)
         return 2
-    _print_table(result.segments.round(2).to_dict("records"))
+    _print_table(
+        [
+            {str(name): value for name, value in row.items()}
+            for row in result.segments.round(2).to_dict("records")
+        ]
+    )
     for path in written:
         print(path)
     return 0

@@ -17,7 +17,13 @@ import numpy as np
 from consumers.recommendations.catalogue import UNKNOWN, Catalogue, ItemInfo
 
 #: Relative weight of each feature block before the reduction.
-BLOCK_WEIGHTS: dict[str, float] = {"category": 1.0, "subcategory": 1.0, "brand": 0.5, "price": 0.5, "text": 1.0}
+BLOCK_WEIGHTS: dict[str, float] = {
+    "category": 1.0,
+    "subcategory": 1.0,
+    "brand": 0.5,
+    "price": 0.5,
+    "text": 1.0,
+}
 
 #: What the churn job's `customer-profiles` say about a customer, as a plain dict for now, e.g.
 #: {"preferred_categories": ["books", "toys"], "recency_days": 3, "frequency": 12, "monetary": 340.0}.
@@ -46,7 +52,9 @@ class ContentModel:
     [1]
     """
 
-    def __init__(self, dimensions: int = 64, tfidf_max_features: int = 5_000, price_bands: int = 5, seed: int = 0):
+    def __init__(
+        self, dimensions: int = 64, tfidf_max_features: int = 5_000, price_bands: int = 5, seed: int = 0
+    ):
         self.dimensions = dimensions
         self.tfidf_max_features = tfidf_max_features
         self.price_bands = price_bands
@@ -127,7 +135,9 @@ class ContentModel:
 
     def fit(self, catalogue: Catalogue) -> ContentModel:
         """Fits encoders and SVD on the items with metadata; items without any stay at the zero vector."""
-        described = [position for position, info in enumerate(catalogue.info) if catalogue.has_metadata(info.item_id)]
+        described = [
+            position for position, info in enumerate(catalogue.info) if catalogue.has_metadata(info.item_id)
+        ]
         if len(described) < 2:
             self.vectors = np.zeros((len(catalogue), max(2, min(self.dimensions, 2))), dtype=np.float32)
             self.fitted = False
@@ -140,7 +150,7 @@ class ContentModel:
         return self
 
     def update(self, catalogue: Catalogue, positions: Iterable[int]) -> None:
-        """Vectors for new or changed items with the fitted encoders (a new product gets its neighbours at once)."""
+        """Vectors for new or changed items from the fitted encoders: a new product has neighbours at once."""
         if len(self.vectors) < len(catalogue):
             grown = np.zeros((len(catalogue), self.vectors.shape[1]), dtype=np.float32)
             grown[: len(self.vectors)] = self.vectors
@@ -148,7 +158,9 @@ class ContentModel:
         chosen = [p for p in positions if catalogue.has_metadata(catalogue.info[p].item_id)]
         if not self.fitted or not chosen or not self._transform_ready:
             return
-        self.vectors[chosen] = self._reduce(self._features([catalogue.info[p] for p in chosen], fit=False), False)
+        self.vectors[chosen] = self._reduce(
+            self._features([catalogue.info[p] for p in chosen], fit=False), False
+        )
 
     # --- using the vectors ---------------------------------------------------------------------------
 

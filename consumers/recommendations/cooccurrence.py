@@ -29,9 +29,7 @@ def top_per_row(matrix: sp.csr_matrix, keep: int) -> sp.csr_matrix:
     order = np.lexsort((matrix.indices, -matrix.data, rows))
     rank = np.arange(len(order)) - np.repeat(matrix.indptr[:-1], counts)
     chosen = order[rank < keep]
-    return sp.csr_matrix(
-        (matrix.data[chosen], (rows[chosen], matrix.indices[chosen])), shape=matrix.shape
-    )
+    return sp.csr_matrix((matrix.data[chosen], (rows[chosen], matrix.indices[chosen])), shape=matrix.shape)
 
 
 class CooccurrenceModel:

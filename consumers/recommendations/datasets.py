@@ -27,7 +27,14 @@ import pandas as pd
 
 from consumers.recommendations.catalogue import UNKNOWN, ItemInfo
 
-INTERACTION_COLUMNS: tuple[str, ...] = ("customer_id", "item_id", "event_type", "timestamp", "quantity", "price")
+INTERACTION_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    "item_id",
+    "event_type",
+    "timestamp",
+    "quantity",
+    "price",
+)
 ONLINE_RETAIL_COLUMNS: tuple[str, ...] = (
     "InvoiceNo",
     "StockCode",
@@ -68,7 +75,7 @@ class DatasetError(ValueError):
 
 @dataclass
 class InteractionData:
-    """Interactions (`INTERACTION_COLUMNS`, plus `rating` for MovieLens) and item metadata, with what was dropped.
+    """Interactions (`INTERACTION_COLUMNS`, plus `rating` for MovieLens), item metadata, what was dropped.
 
     `skipped` counts dropped rows by reason; `notes` counts things that are kept but worth knowing
     (customers with a single interaction, which no split can evaluate).
@@ -113,7 +120,9 @@ class InteractionData:
                     category=str(getattr(row, "category", UNKNOWN) or UNKNOWN),
                     subcategory=str(getattr(row, "subcategory", UNKNOWN) or UNKNOWN),
                     brand=str(getattr(row, "brand", UNKNOWN) or UNKNOWN),
-                    price=None if price is None or (isinstance(price, float) and math.isnan(price)) else float(price),
+                    price=None
+                    if price is None or (isinstance(price, float) and math.isnan(price))
+                    else float(price),
                     description=str(getattr(row, "description", "") or ""),
                     repeatable=bool(getattr(row, "repeatable", False)),
                 )
@@ -125,7 +134,8 @@ def _require(frame: pd.DataFrame, columns: tuple[str, ...], source: str) -> None
     missing = [column for column in columns if column not in frame.columns]
     if missing:
         raise DatasetError(
-            f"{source}: missing column(s) {', '.join(missing)} (found: {', '.join(map(str, frame.columns)) or 'none'})"
+            f"{source}: missing column(s) {', '.join(missing)} "
+            f"(found: {', '.join(map(str, frame.columns)) or 'none'})"
         )
 
 
@@ -138,9 +148,9 @@ def _read_csv(path: Path, **options: object) -> pd.DataFrame:
         if path.suffix == ".parquet":
             return pd.read_parquet(path)
         try:
-            return pd.read_csv(path, **options)  # type: ignore[call-overload, no-any-return]
+            return pd.read_csv(path, **options)  # type: ignore[call-overload]
         except UnicodeDecodeError:
-            return pd.read_csv(path, encoding="latin-1", **options)  # type: ignore[call-overload, no-any-return]
+            return pd.read_csv(path, encoding="latin-1", **options)  # type: ignore[call-overload]
     except pd.errors.EmptyDataError:
         raise DatasetError(f"{path}: the file is empty") from None
     except (pd.errors.ParserError, ValueError, OSError) as error:
@@ -152,7 +162,9 @@ def _seconds(values: pd.Series) -> np.ndarray:
     numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     if np.isnan(numbers).all() or values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
         parsed = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
-        seconds = (parsed - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(dtype=float, na_value=np.nan)
+        seconds = (
+            (parsed - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(dtype=float, na_value=np.nan)
+        )
         numbers = np.where(np.isnan(numbers), seconds, numbers)
     return numbers
 
@@ -168,7 +180,9 @@ def _finish(frame: pd.DataFrame, skipped: dict[str, int], source: str) -> pd.Dat
     _count(skipped, "duplicate", duplicated)
     frame = frame[~duplicated]
     if frame.empty:
-        raise DatasetError(f"{source}: no usable rows (dropped: {', '.join(f'{k} {v}' for k, v in skipped.items())})")
+        raise DatasetError(
+            f"{source}: no usable rows (dropped: {', '.join(f'{k} {v}' for k, v in skipped.items())})"
+        )
     return frame.sort_values(["timestamp", "customer_id"], kind="stable").reset_index(drop=True)
 
 
@@ -205,7 +219,8 @@ def read_online_retail(path: Path) -> InteractionData:
     frame = frame[keep]
     customer = frame["CustomerID"]
     customer_ids = [
-        str(int(value)) if isinstance(value, float) and value.is_integer() else str(value) for value in customer.tolist()
+        str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+        for value in customer.tolist()
     ]
     interactions = pd.DataFrame(
         {
@@ -265,7 +280,8 @@ def read_movielens(path: Path, item_path: Path | None = None) -> InteractionData
     raw = _read_csv(data_path, sep="\t", header=None, dtype=str, keep_default_na=False)
     if raw.shape[1] < 4:
         raise DatasetError(
-            f"{data_path}: expected 4 tab-separated columns (user, item, rating, timestamp), found {raw.shape[1]}"
+            f"{data_path}: expected 4 tab-separated columns (user, item, rating, timestamp), "
+            f"found {raw.shape[1]}"
         )
     raw = raw.iloc[:, :4]
     raw.columns = list(MOVIELENS_COLUMNS)
@@ -349,23 +365,36 @@ def read_generic(path: Path) -> InteractionData:
     _count(skipped, "unparsable_time", np.isnan(times))
     keep = ~np.isnan(times)
     frame = frame[keep]
-    event_type = frame["event_type"].astype(str) if "event_type" in frame.columns else pd.Series("purchase", index=frame.index)
+    event_type = (
+        frame["event_type"].astype(str)
+        if "event_type" in frame.columns
+        else pd.Series("purchase", index=frame.index)
+    )
     interactions = pd.DataFrame(
         {
             "customer_id": [_text(value) for value in frame["customer_id"].tolist()],
             "item_id": [_text(value) for value in frame["item_id"].tolist()],
             "event_type": event_type.to_numpy(),
             "timestamp": times[keep],
-            "quantity": pd.to_numeric(frame["quantity"], errors="coerce").fillna(1).astype(np.int64).to_numpy()
+            "quantity": pd.to_numeric(frame["quantity"], errors="coerce")
+            .fillna(1)
+            .astype(np.int64)
+            .to_numpy()
             if "quantity" in frame.columns
             else 1,
-            "price": pd.to_numeric(frame["price"], errors="coerce").to_numpy() if "price" in frame.columns else np.nan,
+            "price": pd.to_numeric(frame["price"], errors="coerce").to_numpy()
+            if "price" in frame.columns
+            else np.nan,
         }
     )
-    unknown_type = ~interactions["event_type"].isin(["view", "add_to_cart", "purchase", "impression", "click"])
+    unknown_type = ~interactions["event_type"].isin(
+        ["view", "add_to_cart", "purchase", "impression", "click"]
+    )
     _count(skipped, "unknown_event_type", unknown_type)
     interactions = _finish(interactions[~unknown_type.to_numpy()], skipped, str(path))
-    metadata = [column for column in ("category", "subcategory", "brand", "description") if column in frame.columns]
+    metadata = [
+        column for column in ("category", "subcategory", "brand", "description") if column in frame.columns
+    ]
     item_ids = sorted(interactions["item_id"].unique())
     if metadata:
         described = frame.assign(item_id=[_text(value) for value in frame["item_id"].tolist()])
@@ -427,17 +456,25 @@ def shop_events(data: InteractionData, prefix: str = "replay") -> Iterator[objec
     frame = data.interactions
     sessions = frame["session_id"] if "session_id" in frame.columns else None
     prices = frame["price"].to_numpy(dtype=float, na_value=np.nan)
-    for position, row in enumerate(frame[["customer_id", "item_id", "event_type", "timestamp", "quantity"]].itertuples(index=False)):
+    columns = zip(
+        frame["customer_id"].tolist(),
+        frame["item_id"].tolist(),
+        frame["event_type"].tolist(),
+        frame["timestamp"].tolist(),
+        frame["quantity"].tolist(),
+        strict=True,
+    )
+    for position, (customer, item, event_type, at, quantity) in enumerate(columns):
         price = prices[position]
         yield ShopEvent(
             event_id=f"{prefix}-{position:09d}",
-            customer_id=row.customer_id,
-            session_id=str(sessions.iat[position]) if sessions is not None else f"{prefix}-{row.customer_id}",
-            product_id=row.item_id,
-            event_type=row.event_type,
-            quantity=max(1, min(int(row.quantity), 10_000)),
+            customer_id=str(customer),
+            session_id=str(sessions.iat[position]) if sessions is not None else f"{prefix}-{customer}",
+            product_id=str(item),
+            event_type=event_type,
+            quantity=max(1, min(int(quantity), 10_000)),
             price=None if math.isnan(price) or price <= 0 else float(price),
-            event_time=float(row.timestamp),
+            event_time=float(at),
         )
 
 

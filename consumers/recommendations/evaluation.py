@@ -46,10 +46,13 @@ class RankingMetrics:
     users: int
 
 
-def ranking_metrics(recommended: Mapping[str, Sequence[str]], relevant: Mapping[str, Iterable[str]], k: int) -> RankingMetrics:
+def ranking_metrics(
+    recommended: Mapping[str, Sequence[str]], relevant: Mapping[str, Iterable[str]], k: int
+) -> RankingMetrics:
     """Microsoft Recommenders' MAP, NDCG@k, Precision@k and Recall@k (see the module docstring).
 
-    >>> metrics = ranking_metrics({"a": ["x", "y", "z"], "b": ["q", "r", "s"]}, {"a": {"y", "w"}, "b": {"q"}}, k=3)
+    >>> recommended = {"a": ["x", "y", "z"], "b": ["q", "r", "s"]}
+    >>> metrics = ranking_metrics(recommended, {"a": {"y", "w"}, "b": {"q"}}, k=3)
     >>> round(metrics.precision, 4), round(metrics.recall, 4), round(metrics.map, 4), round(metrics.ndcg, 4)
     (0.3333, 0.75, 0.625, 0.6934)
     """
@@ -69,10 +72,25 @@ def ranking_metrics(recommended: Mapping[str, Sequence[str]], relevant: Mapping[
         ideal = float(discounts[: min(len(truth), k)].sum())
         total_ndcg += float((hits * discounts[: len(hits)]).sum()) / ideal
     count = len(users)
-    return RankingMetrics(total_map / count, total_ndcg / count, total_precision / count, total_recall / count, count)
+    return RankingMetrics(
+        total_map / count, total_ndcg / count, total_precision / count, total_recall / count, count
+    )
 
 
 # --- data preparation ------------------------------------------------------------------------------------
+
+
+def items_by_customer(frame: pd.DataFrame) -> dict[str, set[str]]:
+    """The set of items of each customer.
+
+    >>> found = items_by_customer(pd.DataFrame({"customer_id": ["a", "a", "b"], "item_id": ["x", "y", "x"]}))
+    >>> sorted(found["a"]), found["b"]
+    (['x', 'y'], {'x'})
+    """
+    out: dict[str, set[str]] = {}
+    for customer, item in zip(frame["customer_id"].tolist(), frame["item_id"].tolist(), strict=True):
+        out.setdefault(str(customer), set()).add(str(item))
+    return out
 
 
 def evaluable(data: InteractionData, skipped: dict[str, int] | None = None) -> pd.DataFrame:
@@ -85,7 +103,9 @@ def evaluable(data: InteractionData, skipped: dict[str, int] | None = None) -> p
     return frame[~single.to_numpy()].reset_index(drop=True)
 
 
-def stratified_split(frame: pd.DataFrame, ratio: float = 0.75, seed: int = 42) -> tuple[pd.DataFrame, pd.DataFrame]:
+def stratified_split(
+    frame: pd.DataFrame, ratio: float = 0.75, seed: int = 42
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Each customer's distinct items split at random: `round(ratio * n)` to training, the rest held out.
 
     All events of a (customer, item) pair go to the same side.
@@ -105,7 +125,9 @@ def stratified_split(frame: pd.DataFrame, ratio: float = 0.75, seed: int = 42) -
     position = pairs.groupby("customer_id").cumcount()
     size = pairs.groupby("customer_id")["item_id"].transform("size")
     pairs["train"] = position < np.round(size * ratio)
-    marked = frame.merge(pairs[["customer_id", "item_id", "train"]], on=["customer_id", "item_id"], how="left")
+    marked = frame.merge(
+        pairs[["customer_id", "item_id", "train"]], on=["customer_id", "item_id"], how="left"
+    )
     train = marked[marked["train"]].drop(columns="train").reset_index(drop=True)
     test = marked[~marked["train"]].drop(columns="train").reset_index(drop=True)
     return train, test
@@ -114,7 +136,7 @@ def stratified_split(frame: pd.DataFrame, ratio: float = 0.75, seed: int = 42) -
 def time_split(frame: pd.DataFrame, train_fraction: float = 0.8) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Events before the `train_fraction` quantile of event time, and the rest, both in time order."""
     ordered = frame.sort_values("timestamp", kind="stable").reset_index(drop=True)
-    cut = int(round(len(ordered) * train_fraction))
+    cut = round(len(ordered) * train_fraction)
     return ordered.iloc[:cut].reset_index(drop=True), ordered.iloc[cut:].reset_index(drop=True)
 
 
@@ -201,7 +223,10 @@ class HybridModel:
     def recommend(self, customers: Sequence[str], k: int) -> dict[str, list[str]]:
         assert self.recommender is not None, "fit first"
         lists = self.recommender.recommend_many(list(customers), k)
-        return {customer: [entry.item_id for entry in found.items] for customer, found in zip(customers, lists, strict=True)}
+        return {
+            customer: [entry.item_id for entry in found.items]
+            for customer, found in zip(customers, lists, strict=True)
+        }
 
 
 @dataclass
@@ -215,7 +240,7 @@ class PopularityBaseline:
     def fit(self, train: pd.DataFrame) -> None:
         counts = train.drop_duplicates(["customer_id", "item_id"]).groupby("item_id").size()
         self.ranking = counts.sort_values(ascending=False, kind="stable").index.tolist()
-        self.seen = train.groupby("customer_id")["item_id"].agg(set).to_dict()
+        self.seen = items_by_customer(train)
 
     def recommend(self, customers: Sequence[str], k: int) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -251,7 +276,8 @@ class ItemKnnBaseline:
         self.customers = {customer: index for index, customer in enumerate(customers)}
         self.items = list(items)
         self.matrix = sp.csr_matrix(
-            (np.ones(len(pairs), dtype=np.float32), (customer_codes, item_codes)), shape=(len(customers), len(items))
+            (np.ones(len(pairs), dtype=np.float32), (customer_codes, item_codes)),
+            shape=(len(customers), len(items)),
         )
         self.model = CosineRecommender(K=self.neighbours)
         with warnings.catch_warnings():  # implicit converts its own intermediate COO matrix and says so
@@ -324,7 +350,7 @@ def evaluate_standard(
     if frame.empty:
         raise ValueError("no customer has two distinct items: nothing to evaluate")
     train, test = stratified_split(frame, ratio, seed)
-    relevant = test.groupby("customer_id")["item_id"].agg(set).to_dict()
+    relevant = items_by_customer(test)
     customers = sorted(relevant)
     rows: list[EvaluationRow] = []
     for model in models if models is not None else standard_models(data, settings):
@@ -338,7 +364,12 @@ def evaluate_standard(
             EvaluationRow(
                 "standard",
                 model.name,
-                {"MAP": metrics.map, f"NDCG@{k}": metrics.ndcg, f"Precision@{k}": metrics.precision, f"Recall@{k}": metrics.recall},
+                {
+                    "MAP": metrics.map,
+                    f"NDCG@{k}": metrics.ndcg,
+                    f"Precision@{k}": metrics.precision,
+                    f"Recall@{k}": metrics.recall,
+                },
                 metrics.users,
                 fitted - started,
                 done - fitted,
@@ -368,12 +399,16 @@ def tune_blend(
     }
     frame = evaluable(data)
     outer_train, _held_out = stratified_split(frame, 0.75, seed)
-    train, validation = stratified_split(evaluable(InteractionData(outer_train, data.items, data.source)), 0.75, seed + 1)
-    relevant = validation.groupby("customer_id")["item_id"].agg(set).to_dict()
+    train, validation = stratified_split(
+        evaluable(InteractionData(outer_train, data.items, data.source)), 0.75, seed + 1
+    )
+    relevant = items_by_customer(validation)
     customers = sorted(relevant)
     catalogue = build_catalogue(data, settings)
     exclusive = offline_settings(settings, data.interactions)
-    recommender = train_hybrid(train, catalogue, exclusive, BlendWeights(factorization=1, cooccurrence=1, content=1, popularity=1))
+    recommender = train_hybrid(
+        train, catalogue, exclusive, BlendWeights(factorization=1, cooccurrence=1, content=1, popularity=1)
+    )
     best: tuple[float, BlendWeights] = (-1.0, settings.blend)
     names = list(grid)
     for values in _product([grid[name] for name in names]):
@@ -382,7 +417,10 @@ def tune_blend(
             continue
         recommender.weights = weights
         lists = recommender.recommend_many(customers, k)
-        recommended = {customer: [entry.item_id for entry in found.items] for customer, found in zip(customers, lists, strict=True)}
+        recommended = {
+            customer: [entry.item_id for entry in found.items]
+            for customer, found in zip(customers, lists, strict=True)
+        }
         score = ranking_metrics(recommended, relevant, k).ndcg
         if score > best[0]:
             best = (score, weights)
@@ -403,8 +441,16 @@ def format_table(rows: Sequence[EvaluationRow]) -> list[dict[str, Any]]:
     out = []
     for row in rows:
         entry: dict[str, Any] = {"protocol": row.protocol, "model": row.model}
-        entry.update({name: round(value, 4) if not math.isnan(value) else None for name, value in row.metrics.items()})
-        entry.update({"users": row.users, "fit_cpu_s": round(row.fit_seconds, 2), "recommend_cpu_s": round(row.recommend_seconds, 2)})
+        entry.update(
+            {name: round(value, 4) if not math.isnan(value) else None for name, value in row.metrics.items()}
+        )
+        entry.update(
+            {
+                "users": row.users,
+                "fit_cpu_s": round(row.fit_seconds, 2),
+                "recommend_cpu_s": round(row.recommend_seconds, 2),
+            }
+        )
         out.append(entry)
     return out
 
@@ -438,16 +484,24 @@ def _learner_walker(
 
     update: dict[str, Any] = {"blend": weights}
     if refit_every is not None:  # periodic full retrains only: no fold-ins between them
-        update.update({"refit_events": refit_every, "fold_in_events": 10**12, "refit_interval_seconds": 10**12})
+        update.update(
+            {"refit_events": refit_every, "fold_in_events": 10**12, "refit_interval_seconds": 10**12}
+        )
     else:  # incremental: one full fit on the past, then fold-ins and co-occurrence rebuilds only
         update.update({"refit_events": 10**12, "refit_interval_seconds": 10**12})
     chosen = settings.model_copy(update=update)
-    learner = IncrementalLearner(chosen, catalogue=build_catalogue(data, chosen), background=False, require_known_products=False)
+    learner = IncrementalLearner(
+        chosen, catalogue=build_catalogue(data, chosen), background=False, require_known_products=False
+    )
     learner.recommender.content.fit(learner.catalogue)
     index = learner.catalogue.index
     event_weights = chosen.event_weights
     for customer, item, event_type, at in zip(
-        past["customer_id"].tolist(), past["item_id"].tolist(), past["event_type"].tolist(), past["timestamp"].tolist(), strict=True
+        past["customer_id"].tolist(),
+        past["item_id"].tolist(),
+        past["event_type"].tolist(),
+        past["timestamp"].tolist(),
+        strict=True,
     ):
         weight = event_weights.of(event_type)
         if weight > 0:
@@ -489,8 +543,14 @@ def _popularity_walker(past: pd.DataFrame, settings: RecommendationSettings) -> 
     def recommend(customer: str, k: int) -> list[str]:
         return [names[i] for i in popularity.top(k, exclude=seen.get(customer, set())).tolist()]
 
-    for row in past[["customer_id", "item_id", "event_type", "timestamp"]].itertuples(index=False):
-        learn(row.customer_id, row.item_id, row.event_type, row.timestamp)
+    for customer, item, event_type, at in zip(
+        past["customer_id"].tolist(),
+        past["item_id"].tolist(),
+        past["event_type"].tolist(),
+        past["timestamp"].tolist(),
+        strict=True,
+    ):
+        learn(str(customer), str(item), str(event_type), float(at))
     return _Walker("popularity", recommend, learn)
 
 
@@ -530,11 +590,18 @@ def evaluate_time_ordered(
     if future.empty or past.empty:
         raise ValueError("the time split left nothing to train on or nothing to predict")
     # The live service's settings: only purchased non-repeat items are excluded (a viewed item may be bought).
-    chosen = settings.model_copy(update={"max_history_items": offline_settings(settings, frame).max_history_items})
-    bought = past[past["event_type"] == "purchase"].groupby("customer_id")["item_id"].agg(set).to_dict()
+    chosen = settings.model_copy(
+        update={"max_history_items": offline_settings(settings, frame).max_history_items}
+    )
+    bought = items_by_customer(past[past["event_type"] == "purchase"])
     targets: list[int] = []
     for position, (customer, item, event_type) in enumerate(
-        zip(future["customer_id"].tolist(), future["item_id"].tolist(), future["event_type"].tolist(), strict=True)
+        zip(
+            future["customer_id"].tolist(),
+            future["item_id"].tolist(),
+            future["event_type"].tolist(),
+            strict=True,
+        )
     ):
         if event_type != "purchase":
             continue
@@ -551,10 +618,19 @@ def evaluate_time_ordered(
         "popularity": lambda: _popularity_walker(past, chosen),
         "item-kNN (static)": lambda: _knn_walker(past),
         "co-occurrence (SAR, incremental)": lambda: _learner_walker(
-            "co-occurrence (SAR, incremental)", data, past, chosen, BlendWeights(factorization=0, cooccurrence=1, content=0, popularity=0), None
+            "co-occurrence (SAR, incremental)",
+            data,
+            past,
+            chosen,
+            BlendWeights(factorization=0, cooccurrence=1, content=0, popularity=0),
+            None,
         ),
-        "hybrid (incremental)": lambda: _learner_walker("hybrid (incremental)", data, past, chosen, chosen.blend, None),
-        "hybrid (full retrain)": lambda: _learner_walker("hybrid (full retrain)", data, past, chosen, chosen.blend, retrain),
+        "hybrid (incremental)": lambda: _learner_walker(
+            "hybrid (incremental)", data, past, chosen, chosen.blend, None
+        ),
+        "hybrid (full retrain)": lambda: _learner_walker(
+            "hybrid (full retrain)", data, past, chosen, chosen.blend, retrain
+        ),
     }
     wanted = list(models) if models else list(factories)
     unknown = [name for name in wanted if name not in factories]
@@ -568,6 +644,7 @@ def evaluate_time_ordered(
         fitted = time.process_time()
         learn_cpu = 0.0
         for position, (customer, item, event_type, at) in enumerate(zip(*columns, strict=True)):
+            customer, item, event_type, at = str(customer), str(item), str(event_type), float(at)
             if position in asked:
                 asking = time.process_time()
                 recommended = walker.recommend(customer, k)
@@ -583,7 +660,16 @@ def evaluate_time_ordered(
         metrics = {f"HitRate@{k}": walker.hits / count, f"NDCG@{k}": walker.ndcg / count}
         # Everything the model did to learn the test period (per-event updates, fold-ins, inline refits).
         metrics["learn_cpu_s_per_M_events"] = learn_cpu / max(len(future), 1) * 1e6
-        rows.append(EvaluationRow("time-ordered", name, metrics, walker.targets, fitted - started, learn_cpu + walker.recommend_cpu_seconds))
+        rows.append(
+            EvaluationRow(
+                "time-ordered",
+                name,
+                metrics,
+                walker.targets,
+                fitted - started,
+                learn_cpu + walker.recommend_cpu_seconds,
+            )
+        )
         if progress is not None:
             progress(name)
     return rows

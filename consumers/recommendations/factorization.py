@@ -24,8 +24,8 @@ def _limit_blas_threads() -> None:
 
 
 class ImplicitFactorization:
-    """ALS over customer x item confidences; the factors are swapped whole after a refit, never edited in place
-    by one, so readers always see a consistent model.
+    """ALS over customer x item confidences; a refit's factors replace the old ones whole, never edited in
+    place, so readers always see a consistent model.
 
     Parameters
     ----------
@@ -40,7 +40,8 @@ class ImplicitFactorization:
     seed
         Seed of the initial factors.
 
-    >>> matrix = sp.csr_matrix(np.array([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 0, 1, 1]], dtype=float))
+    >>> blocks = [[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 0, 1, 1]]
+    >>> matrix = sp.csr_matrix(np.array(blocks, dtype=float))
     >>> model = ImplicitFactorization(factors=2, iterations=10, seed=1).fit(matrix)
     >>> scores = model.scores(0, 4)
     >>> bool(scores[1] > scores[2])

@@ -42,7 +42,7 @@ def scaled(scores: np.ndarray) -> np.ndarray:
     >>> scaled(np.array([2.0, 1.0, -1.0])).tolist(), scaled(np.zeros(2)).tolist()
     ([1.0, 0.5, -0.5], [0.0, 0.0])
     """
-    top = scores.max(axis=-1, keepdims=True) if scores.size else np.ones(scores.shape[:-1] + (1,))
+    top = scores.max(axis=-1, keepdims=True) if scores.size else np.ones((*scores.shape[:-1], 1))
     return np.divide(scores, top, out=np.zeros_like(scores, dtype=np.float64), where=top > 0)
 
 
@@ -152,8 +152,12 @@ class HybridRecommender:
             catalogue,
             InteractionStore(settings.affinity_half_life_seconds, settings.max_history_items),
             CooccurrenceModel(settings.similar_items_kept, settings.similarity_rebuild_events),
-            ImplicitFactorization(settings.factors, settings.regularization, settings.alpha, settings.iterations),
-            ContentModel(settings.content_dimensions, settings.tfidf_max_features, settings.price_bands).fit(catalogue),
+            ImplicitFactorization(
+                settings.factors, settings.regularization, settings.alpha, settings.iterations
+            ),
+            ContentModel(settings.content_dimensions, settings.tfidf_max_features, settings.price_bands).fit(
+                catalogue
+            ),
             PopularityModel(settings.affinity_half_life_seconds),
             settings,
         )
@@ -181,7 +185,10 @@ class HybridRecommender:
     def recommend(self, customer_id: str, k: int) -> RecommendationList:
         with self._reading():
             customer = self.store.knows(customer_id)
-            if customer is None or self.store.interest_events[customer] < self.settings.min_interactions_collaborative:
+            if (
+                customer is None
+                or self.store.interest_events[customer] < self.settings.min_interactions_collaborative
+            ):
                 return self._cold_start(customer_id, customer, k)
             items, affinities = self.store.decayed_row(customer)
             excluded = self._excluded(customer, items)
@@ -202,14 +209,19 @@ class HybridRecommender:
             entries += self._popular_entries(k - len(entries), set(excluded.tolist()) | set(chosen.tolist()))
         return self._list(customer_id, entries, cold_start=False, strategy="hybrid")
 
-    def recommend_many(self, customer_ids: Sequence[str], k: int, batch_size: int = 512) -> list[RecommendationList]:
+    def recommend_many(
+        self, customer_ids: Sequence[str], k: int, batch_size: int = 512
+    ) -> list[RecommendationList]:
         """`recommend` for many customers, scoring warm ones in blocks with matrix products (precompute)."""
         results: dict[int, RecommendationList] = {}
         warm: list[tuple[int, int]] = []
         with self._reading():
             for position, customer_id in enumerate(customer_ids):
                 customer = self.store.knows(customer_id)
-                if customer is None or self.store.interest_events[customer] < self.settings.min_interactions_collaborative:
+                if (
+                    customer is None
+                    or self.store.interest_events[customer] < self.settings.min_interactions_collaborative
+                ):
                     results[position] = self._cold_start(customer_id, customer, k)
                 else:
                     warm.append((position, customer))
@@ -232,18 +244,23 @@ class HybridRecommender:
             if self.weights.popularity:
                 parts["popularity"] = np.broadcast_to(popularity, (len(block), size))
             scores = blend(parts, self.weights) if parts else np.zeros((len(block), size))
-            excluded = bought.multiply(~repeatable[None, :]).tocsr() if not self.settings.exclude_seen else affinity
+            excluded = (
+                bought.multiply(~repeatable[None, :]).tocsr() if not self.settings.exclude_seen else affinity
+            )
             rows, columns = excluded.nonzero()
             scores[rows, columns] = -np.inf
             for row, (position, _customer) in enumerate(block):
                 chosen = _top(scores[row], k)
                 entries = [
-                    Recommendation(self.catalogue.ids[i], float(scores[row, i]), "hybrid") for i in chosen.tolist()
+                    Recommendation(self.catalogue.ids[i], float(scores[row, i]), "hybrid")
+                    for i in chosen.tolist()
                 ]
                 if len(entries) < k:
                     skip = set(columns[rows == row].tolist()) | set(chosen.tolist())
                     entries += self._popular_entries(k - len(entries), skip)
-                results[position] = self._list(customer_ids[position], entries, cold_start=False, strategy="hybrid")
+                results[position] = self._list(
+                    customer_ids[position], entries, cold_start=False, strategy="hybrid"
+                )
         return [results[position] for position in range(len(customer_ids))]
 
     def similar_items(self, item_id: str, k: int) -> RecommendationList | None:
@@ -252,9 +269,13 @@ class HybridRecommender:
             return None
         co_items, co_scores = self.cooccurrence.similar_items(position, max(k, self.settings.ann_candidates))
         if self.ann is not None and self.ann.has_content(position):
-            content_items, content_scores = self.ann.similar_content(position, max(k, self.settings.ann_candidates))
+            content_items, content_scores = self.ann.similar_content(
+                position, max(k, self.settings.ann_candidates)
+            )
         else:
-            content_items, content_scores = self.content.similar_items(position, max(k, self.settings.ann_candidates))
+            content_items, content_scores = self.content.similar_items(
+                position, max(k, self.settings.ann_candidates)
+            )
         if len(co_items) == 0:
             entries = [
                 Recommendation(self.catalogue.ids[i], float(s), "content")
@@ -276,7 +297,10 @@ class HybridRecommender:
         scores = blend(parts, self.weights)
         scores[candidates == position] = -np.inf
         chosen = _top(scores, k)
-        entries = [Recommendation(self.catalogue.ids[candidates[i]], float(scores[i]), "similar") for i in chosen.tolist()]
+        entries = [
+            Recommendation(self.catalogue.ids[candidates[i]], float(scores[i]), "similar")
+            for i in chosen.tolist()
+        ]
         return self._list(item_id, entries, cold_start=False, strategy="similar")
 
     # --- the parts ------------------------------------------------------------------------------------
@@ -292,7 +316,9 @@ class HybridRecommender:
         bought = [item for item in self.store.purchased[customer] if not self.catalogue.repeatable(item)]
         return np.asarray(sorted(bought), dtype=np.int64)
 
-    def _content_profile(self, items: np.ndarray, affinities: np.ndarray, profile: CustomerProfile | None) -> np.ndarray | None:
+    def _content_profile(
+        self, items: np.ndarray, affinities: np.ndarray, profile: CustomerProfile | None
+    ) -> np.ndarray | None:
         return self.content.profile(items, affinities, self.catalogue, profile)
 
     def _candidates(
@@ -337,18 +363,27 @@ class HybridRecommender:
         if candidates is not None:
             parts = {name: scores[candidates] for name, scores in parts.items()}
         if not parts:
-            parts["popularity"] = self.popularity.scores(size) if candidates is None else self.popularity.scores(size)[candidates]
+            parts["popularity"] = (
+                self.popularity.scores(size)
+                if candidates is None
+                else self.popularity.scores(size)[candidates]
+            )
         return parts
 
     def _content_many(self, affinity: sp.csr_matrix, customer_ids: Sequence[str], size: int) -> np.ndarray:
         vectors = self.content.vectors[:size]
         totals = np.asarray(affinity[:, : len(vectors)].sum(axis=1)).ravel()
-        normalised = sp.diags(np.divide(1.0, totals, out=np.zeros_like(totals), where=totals > 0)) @ affinity[:, : len(vectors)]
+        normalised = (
+            sp.diags(np.divide(1.0, totals, out=np.zeros_like(totals), where=totals > 0))
+            @ affinity[:, : len(vectors)]
+        )
         profiles = np.asarray(normalised @ vectors)
         for row, customer_id in enumerate(customer_ids):
             profile = self.customer_profiles.get(customer_id)
             if profile:
-                centroid = self.content.category_centroids(self.catalogue, profile.get("preferred_categories") or ())
+                centroid = self.content.category_centroids(
+                    self.catalogue, profile.get("preferred_categories") or ()
+                )
                 if centroid is not None:
                     profiles[row] += 0.5 * centroid
         out = np.zeros((affinity.shape[0], size))
@@ -381,7 +416,10 @@ class HybridRecommender:
         if categories:
             wanted = np.isin(self.catalogue.categories(), categories) if size else np.zeros(0, dtype=bool)
             chosen = self.popularity.top(k, exclude=excluded, allowed=wanted, size=size)
-            entries = [Recommendation(self.catalogue.ids[i], float(self.popularity.values[i]), "popular") for i in chosen.tolist()]
+            entries = [
+                Recommendation(self.catalogue.ids[i], float(self.popularity.values[i]), "popular")
+                for i in chosen.tolist()
+            ]
             excluded |= set(chosen.tolist())
         segment = self.customer_segments.get(customer_id)
         if len(entries) < k and segment is not None and segment in self.popularity.segment_top:
@@ -391,7 +429,11 @@ class HybridRecommender:
                 if len(entries) >= k:
                     break
                 if item not in excluded and item < size:
-                    entries.append(Recommendation(self.catalogue.ids[item], float(self.popularity.values[item]), "segment"))
+                    entries.append(
+                        Recommendation(
+                            self.catalogue.ids[item], float(self.popularity.values[item]), "segment"
+                        )
+                    )
                     excluded.add(item)
         if len(entries) < k:
             entries += self._popular_entries(k - len(entries), excluded)
@@ -400,9 +442,14 @@ class HybridRecommender:
 
     def _popular_entries(self, count: int, excluded: set[int]) -> list[Recommendation]:
         chosen = self.popularity.top(count, exclude=excluded, size=len(self.catalogue))
-        return [Recommendation(self.catalogue.ids[i], float(self.popularity.values[i]), "popular") for i in chosen.tolist()]
+        return [
+            Recommendation(self.catalogue.ids[i], float(self.popularity.values[i]), "popular")
+            for i in chosen.tolist()
+        ]
 
-    def _list(self, subject: str, entries: list[Recommendation], cold_start: bool, strategy: str) -> RecommendationList:
+    def _list(
+        self, subject: str, entries: list[Recommendation], cold_start: bool, strategy: str
+    ) -> RecommendationList:
         return RecommendationList(
             items=tuple(entries),
             model_version=self.version,

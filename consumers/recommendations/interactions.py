@@ -131,7 +131,11 @@ class InteractionStore:
         indptr = [0]
         columns: list[int] = []
         for customer in customers.tolist():
-            bought = [item for item in self.purchased[customer] if item < items] if customer < len(self.rows) else []
+            bought = (
+                [item for item in self.purchased[customer] if item < items]
+                if customer < len(self.rows)
+                else []
+            )
             columns.extend(bought)
             indptr.append(len(columns))
         return sp.csr_matrix(
@@ -155,7 +159,9 @@ def store_from_matrices(
     purchased = purchased.tocsr()
     for customer in range(affinity.shape[0]):
         start, end = affinity.indptr[customer], affinity.indptr[customer + 1]
-        store.rows.append(dict(zip(affinity.indices[start:end].tolist(), affinity.data[start:end].tolist(), strict=True)))
+        store.rows.append(
+            dict(zip(affinity.indices[start:end].tolist(), affinity.data[start:end].tolist(), strict=True))
+        )
         bought = purchased.indices[purchased.indptr[customer] : purchased.indptr[customer + 1]]
         store.purchased.append(set(bought.tolist()))
         store.interest_events.append(int(interest_events[customer]))

@@ -65,7 +65,8 @@ class IncrementalLearner:
         Seed of the factorization.
 
     >>> from contracts.shop import Product, ShopEvent
-    >>> learner = IncrementalLearner(RecommendationSettings(min_interactions_collaborative=1), background=False)
+    >>> settings = RecommendationSettings(min_interactions_collaborative=1)
+    >>> learner = IncrementalLearner(settings, background=False)
     >>> for n in range(3):
     ...     learner.add_product(Product(product_id=f"p-{n}", category="books", subcategory="books/fiction",
     ...         brand="Ink", price=10.0, description=f"novel number {n}", created_at=1.7e9))
@@ -88,7 +89,9 @@ class IncrementalLearner:
         self.settings = settings
         self.background = background
         self.lock = threading.RLock()
-        self.catalogue = catalogue or Catalogue(repeat_purchase_categories=settings.repeat_purchase_categories)
+        self.catalogue = catalogue or Catalogue(
+            repeat_purchase_categories=settings.repeat_purchase_categories
+        )
         recommender = HybridRecommender.empty(self.catalogue, settings)
         recommender.lock = self.lock
         recommender.factorization.seed = seed
@@ -152,13 +155,20 @@ class IncrementalLearner:
         """The churn job's profiles (preferred categories, RFM) by customer id; replaces the previous ones."""
         self.recommender.customer_profiles = profiles
 
-    def set_segments(self, customer_segments: dict[str, int], segment_top_items: dict[int, list[str]]) -> None:
+    def set_segments(
+        self, customer_segments: dict[str, int], segment_top_items: dict[int, list[str]]
+    ) -> None:
         """The batch segmentation's result: a segment per customer and its popular items (by id)."""
         index = self.catalogue.index
-        tops = {segment: [index.get(i) for i in items if i in index] for segment, items in segment_top_items.items()}
+        tops = {
+            segment: [index.get(i) for i in items if i in index]
+            for segment, items in segment_top_items.items()
+        }
         with self.lock:
             self.recommender.customer_segments = customer_segments
-            self.recommender.popularity.set_segments({s: [i for i in items if i is not None] for s, items in tops.items()})
+            self.recommender.popularity.set_segments(
+                {s: [i for i in items if i is not None] for s, items in tops.items()}
+            )
 
     def learn(self, event: ShopEvent) -> str | None:
         """Cleans and learns one event; returns the reason when cleaning dropped it."""
@@ -174,7 +184,9 @@ class IncrementalLearner:
         item = self.catalogue.index.get(event.product_id)
         if item is None:
             item = self.catalogue.ensure(event.product_id)
-        self.learn_interaction(event.customer_id, item, weight, event.event_time, event.event_type == "purchase")
+        self.learn_interaction(
+            event.customer_id, item, weight, event.event_time, event.event_type == "purchase"
+        )
         metrics.EVENTS.labels("learned").inc()
         return None
 
@@ -186,7 +198,9 @@ class IncrementalLearner:
             outcome[reason] = outcome.get(reason, 0) + 1
         return outcome
 
-    def learn_interaction(self, customer_id: str, item: int, weight: float, at: float, purchase: bool = False) -> None:
+    def learn_interaction(
+        self, customer_id: str, item: int, weight: float, at: float, purchase: bool = False
+    ) -> None:
         """The per-event update itself (events already cleaned; `item` a catalogue index)."""
         started = time.process_time()
         recommender = self.recommender
@@ -246,9 +260,14 @@ class IncrementalLearner:
     def _refit_due(self) -> bool:
         if self._since_refit >= self.settings.refit_events:
             return True
-        if not self.recommender.factorization.fitted and self._since_refit >= min(self.settings.refit_events, 1_000):
+        if not self.recommender.factorization.fitted and self._since_refit >= min(
+            self.settings.refit_events, 1_000
+        ):
             return True  # the first model as soon as there is something to learn from
-        return time.monotonic() - self._last_refit_started >= self.settings.refit_interval_seconds and self._since_refit > 0
+        return (
+            time.monotonic() - self._last_refit_started >= self.settings.refit_interval_seconds
+            and self._since_refit > 0
+        )
 
     def _maintain(self) -> None:
         if self._worker is not None and self._worker.is_alive():
@@ -306,10 +325,15 @@ class IncrementalLearner:
             content = None
             if len(self.catalogue) >= 2:
                 content = ContentModel(
-                    self.settings.content_dimensions, self.settings.tfidf_max_features, self.settings.price_bands, self.seed
+                    self.settings.content_dimensions,
+                    self.settings.tfidf_max_features,
+                    self.settings.price_bands,
+                    self.seed,
                 )
                 with self.lock:
-                    snapshot = Catalogue(self.catalogue.info[: len(self.catalogue)], self.catalogue.repeat_purchase_categories)
+                    snapshot = Catalogue(
+                        self.catalogue.info[: len(self.catalogue)], self.catalogue.repeat_purchase_categories
+                    )
                 content.fit(snapshot)
             with self.lock:
                 recommender.factorization = model
@@ -330,7 +354,9 @@ class IncrementalLearner:
             self.refit_error = error
             log.exception("refit failed; the previous model keeps serving")
 
-    def _fit(self, history: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], latest: float) -> ImplicitFactorization:
+    def _fit(
+        self, history: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], latest: float
+    ) -> ImplicitFactorization:
         customers, items, weights, times = history
         half_life = self.settings.affinity_half_life_seconds
         decayed = weights.astype(np.float64)
@@ -339,7 +365,9 @@ class IncrementalLearner:
         shape = (int(customers.max(initial=-1)) + 1, max(int(items.max(initial=-1)) + 1, len(self.catalogue)))
         matrix = sp.csr_matrix((decayed * self._confidence_scale, (customers, items)), shape=shape)
         settings = self.settings
-        model = ImplicitFactorization(settings.factors, settings.regularization, settings.alpha, settings.iterations, self.seed)
+        model = ImplicitFactorization(
+            settings.factors, settings.regularization, settings.alpha, settings.iterations, self.seed
+        )
         if matrix.nnz:
             model.fit(matrix)
         return model

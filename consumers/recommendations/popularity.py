@@ -77,4 +77,6 @@ class PopularityModel:
         return top[np.lexsort((top, -scores[top]))].astype(np.int64)
 
     def set_segments(self, segment_top: Mapping[int, Iterable[int]]) -> None:
-        self.segment_top = {int(segment): np.asarray(list(items), dtype=np.int64) for segment, items in segment_top.items()}
+        self.segment_top = {
+            int(segment): np.asarray(list(items), dtype=np.int64) for segment, items in segment_top.items()
+        }

@@ -33,7 +33,13 @@ class SegmentationResult:
     taste_categories: list[str]
 
     def customer_segments(self) -> dict[str, int]:
-        return dict(zip(self.customers["customer_id"].tolist(), self.customers["segment"].astype(int).tolist(), strict=True))
+        return dict(
+            zip(
+                self.customers["customer_id"].tolist(),
+                self.customers["segment"].astype(int).tolist(),
+                strict=True,
+            )
+        )
 
 
 def customer_features(data: InteractionData, taste_categories: int = 12) -> tuple[pd.DataFrame, list[str]]:
@@ -59,14 +65,20 @@ def customer_features(data: InteractionData, taste_categories: int = 12) -> tupl
             "events": grouped.size(),
         }
     )
-    purchase_days = purchases.assign(day=np.floor(purchases["timestamp"] / _DAY)).groupby("customer_id")["day"].nunique()
-    features["frequency"] = purchase_days.reindex(features.index).fillna(features["active_days"]).astype(float)
+    purchase_days = (
+        purchases.assign(day=np.floor(purchases["timestamp"] / _DAY)).groupby("customer_id")["day"].nunique()
+    )
+    features["frequency"] = (
+        purchase_days.reindex(features.index).fillna(features["active_days"]).astype(float)
+    )
     spend = (purchases["quantity"] * purchases["price"].fillna(0.0)).groupby(purchases["customer_id"]).sum()
     features["monetary"] = spend.reindex(features.index).fillna(0.0)
     common = events["category"].value_counts().index.tolist()[:taste_categories]
     shares = pd.crosstab(events["customer_id"], events["category"], normalize="index")
     for name in common:
-        features[f"taste_{name}"] = shares[name].reindex(features.index).fillna(0.0) if name in shares else 0.0
+        features[f"taste_{name}"] = (
+            shares[name].reindex(features.index).fillna(0.0) if name in shares else 0.0
+        )
     features.index.name = "customer_id"
     return features.reset_index(), common
 
@@ -76,7 +88,8 @@ def segment_customers(
 ) -> SegmentationResult:
     """Clusters the customers of `data` into at most `segments` groups (fewer when there are fewer customers).
 
-    >>> frame = pd.DataFrame({"customer_id": ["a", "a", "b", "b", "c", "c"], "item_id": ["x", "y", "x", "y", "z", "z"],
+    >>> frame = pd.DataFrame({"customer_id": ["a", "a", "b", "b", "c", "c"],
+    ...     "item_id": ["x", "y", "x", "y", "z", "z"],
     ...     "event_type": "purchase", "timestamp": [1.7e9, 1.7e9 + 86_400] * 3, "quantity": 1, "price": 5.0})
     >>> items = pd.DataFrame({"item_id": ["x", "y", "z"], "category": ["books", "books", "toys"]})
     >>> result = segment_customers(InteractionData(frame, items, "demo"), segments=2)
@@ -112,13 +125,24 @@ def segment_customers(
     )
     taste_means = features.groupby("segment")[[f"taste_{name}" for name in categories]].mean()
     described["top_categories"] = [
-        ", ".join(name.removeprefix("taste_") for name in row.sort_values(ascending=False).index[:3] if row[name] > 0)
+        ", ".join(
+            name.removeprefix("taste_")
+            for name in row.sort_values(ascending=False).index[:3]
+            if row[name] > 0
+        )
         for _segment, row in taste_means.iterrows()
     ]
-    pairs = data.interactions.drop_duplicates(["customer_id", "item_id"]).merge(features[["customer_id", "segment"]], on="customer_id")
+    pairs = data.interactions.drop_duplicates(["customer_id", "item_id"]).merge(
+        features[["customer_id", "segment"]], on="customer_id"
+    )
     popular = pairs.groupby(["segment", "item_id"]).size().rename("customers").reset_index()
-    popular = popular.sort_values(["segment", "customers", "item_id"], ascending=[True, False, True], kind="stable")
-    top = {int(segment): group["item_id"].head(top_items).tolist() for segment, group in popular.groupby("segment")}
+    popular = popular.sort_values(
+        ["segment", "customers", "item_id"], ascending=[True, False, True], kind="stable"
+    )
+    top = {
+        int(str(segment)): [str(item) for item in group["item_id"].head(top_items).tolist()]
+        for segment, group in popular.groupby("segment")
+    }
     return SegmentationResult(features, described.reset_index(), top, categories)
 
 
@@ -135,12 +159,16 @@ def write_segmentation(result: SegmentationResult, directory: Path) -> list[Path
         os.replace(temporary, target)
         written.append(target)
 
-    place("customers.parquet", lambda path: result.customers.to_parquet(path, compression="zstd", index=False))
+    place(
+        "customers.parquet", lambda path: result.customers.to_parquet(path, compression="zstd", index=False)
+    )
     place("customers.csv", lambda path: result.customers.to_csv(path, index=False))
     place("segments.csv", lambda path: result.segments.to_csv(path, index=False))
     place(
         "segment_top_items.json",
-        lambda path: path.write_text(json.dumps({str(k): v for k, v in result.segment_top_items.items()}, indent=1)),
+        lambda path: path.write_text(
+            json.dumps({str(k): v for k, v in result.segment_top_items.items()}, indent=1)
+        ),
     )
     return written
 
@@ -155,7 +183,12 @@ def plot_segments(result: SegmentationResult, path: Path) -> Path:
     figure, axis = plt.subplots(figsize=(7, 4.5), dpi=110)
     customers = result.customers
     scatter = axis.scatter(
-        customers["recency_days"], np.log1p(customers["monetary"]), c=customers["segment"], cmap="tab10", s=8, alpha=0.7
+        customers["recency_days"],
+        np.log1p(customers["monetary"]),
+        c=customers["segment"],
+        cmap="tab10",
+        s=8,
+        alpha=0.7,
     )
     axis.set_xlabel("recency (days since last event)")
     axis.set_ylabel("log(1 + monetary value)")

@@ -87,11 +87,13 @@ class RecommendationSettings(BaseModel):
     min_interactions_collaborative: int = Field(
         default=3,
         ge=1,
-        description="Customers with fewer interest events get the cold-start list (popular in their categories).",
+        description="Customers with fewer interest events get the cold-start list (popular in their "
+        "categories).",
     )
     repeat_purchase_categories: list[str] = Field(
         default_factory=lambda: ["grocery", "beauty", "pharmacy"],
-        description="Categories whose products are bought again; other purchased products are not recommended.",
+        description="Categories whose products are bought again; other purchased products are not "
+        "recommended again.",
     )
     exclude_seen: bool = Field(
         default=False,

@@ -1,4 +1,4 @@
-"""The shop simulator on its own: determinism, event-time order, hidden tastes, long tail, cold start, faults."""
+"""The shop simulator on its own: determinism, time order, hidden tastes, long tail, cold start, faults."""
 
 from __future__ import annotations
 
@@ -59,11 +59,19 @@ def test_purchases_follow_hidden_tastes_and_a_long_tail() -> None:
     purchases = [event for event in simulation.events if event.event_type == "purchase"]
     category = {product.product_id: product.category for product in simulation.products}
     in_preferred = np.mean(
-        [category[event.product_id] in world.taste(event.customer_id).preferred_categories for event in purchases]
+        [
+            category[event.product_id] in world.taste(event.customer_id).preferred_categories
+            for event in purchases
+        ]
     )
     share_of_preferred_catalogue = np.mean(
         [
-            np.mean([product.category in world.taste(customer).preferred_categories for product in simulation.products])
+            np.mean(
+                [
+                    product.category in world.taste(customer).preferred_categories
+                    for product in simulation.products
+                ]
+            )
             for customer in world.customer_ids[:100]
         ]
     )
@@ -79,7 +87,9 @@ def test_purchases_follow_hidden_tastes_and_a_long_tail() -> None:
 
 
 def test_new_customers_arrive_and_tastes_drift() -> None:
-    simulation = simulate(events=10_000, products=100, customers=100, new_customers_per_day=500.0, taste_drift_per_day=0.5)
+    simulation = simulate(
+        events=10_000, products=100, customers=100, new_customers_per_day=500.0, taste_drift_per_day=0.5
+    )
     world = simulation.world
     assert len(world.customer_ids) > 100
     assert any(int(event.customer_id.removeprefix("u-")) >= 100 for event in simulation.events)
@@ -91,7 +101,15 @@ def test_new_customers_arrive_and_tastes_drift() -> None:
 
 
 def test_faults_are_injected_and_counted() -> None:
-    simulation = simulate(events=30_000, products=200, customers=300, faults=True, duplicate_fraction=0.01, outdated_fraction=0.005, incorrect_fraction=0.005)
+    simulation = simulate(
+        events=30_000,
+        products=200,
+        customers=300,
+        faults=True,
+        duplicate_fraction=0.01,
+        outdated_fraction=0.005,
+        incorrect_fraction=0.005,
+    )
     injected = simulation.world.injected
     assert set(injected) == {"duplicate", "outdated", "unknown_product", "price_mismatch"}
     ids = Counter(event.event_id for event in simulation.events)
@@ -118,4 +136,6 @@ def test_the_producer_loop_uses_the_simulators_own_topics() -> None:
 
 def test_a_malformed_event_is_refused_by_the_contract() -> None:
     with pytest.raises(EventDecodeError):
-        Codec(ShopEvent).decode(b'{"event_id":"e","customer_id":"u","session_id":"s","product_id":"p","event_type":"stare","event_time":1.7e9}')
+        Codec(ShopEvent).decode(
+            b'{"event_id":"e","customer_id":"u","session_id":"s","product_id":"p","event_type":"stare","event_time":1.7e9}'
+        )

@@ -9,7 +9,9 @@ import numpy as np
 from consumers.recommendations.datasets import MOVIELENS_GENRES
 
 
-def write_movielens(directory: Path, users: int = 120, items: int = 80, ratings_per_user: int = 20, seed: int = 0) -> Path:
+def write_movielens(
+    directory: Path, users: int = 120, items: int = 80, ratings_per_user: int = 20, seed: int = 0
+) -> Path:
     """Users of two tastes (genres 1-2 or 3-4) rating mostly movies of their taste; returns the directory."""
     rng = np.random.default_rng(seed)
     directory.mkdir(parents=True, exist_ok=True)
@@ -22,13 +24,17 @@ def write_movielens(directory: Path, users: int = 120, items: int = 80, ratings_
         chosen = set(rng.choice(liked, size=min(len(liked), ratings_per_user - 3), replace=False).tolist())
         chosen |= set(rng.choice(other, size=3, replace=False).tolist())
         for item in sorted(chosen):
-            lines.append(f"{user}\t{item}\t{int(rng.integers(1, 6))}\t{880_000_000 + int(rng.integers(0, 10_000_000))}")
+            lines.append(
+                f"{user}\t{item}\t{int(rng.integers(1, 6))}\t{880_000_000 + int(rng.integers(0, 10_000_000))}"
+            )
     (directory / "u.data").write_text("\n".join(lines) + "\n")
     item_lines = []
     for item in range(1, items + 1):
         flags = ["0"] * len(MOVIELENS_GENRES)
         flags[int(genre_of[item - 1])] = "1"
-        item_lines.append(f"{item}|Movie {item} (1995)|01-Jan-1995||http://example.invalid/{item}|" + "|".join(flags))
+        item_lines.append(
+            f"{item}|Movie {item} (1995)|01-Jan-1995||http://example.invalid/{item}|" + "|".join(flags)
+        )
     (directory / "u.item").write_text("\n".join(item_lines) + "\n", encoding="latin-1")
     return directory
 

@@ -33,11 +33,11 @@ def simulate(
     **changes: float,
 ) -> Simulation:
     """A world run for `events` shop events (faults off unless asked), everything in emission order."""
-    options = {"products": products, "customers": customers}
+    options: dict[str, float] = {"products": products, "customers": customers}
     if not faults:
         options.update({"duplicate_fraction": 0.0, "outdated_fraction": 0.0, "incorrect_fraction": 0.0})
     options.update(changes)
-    world = ShopWorld(ShopSimulationSettings(**options), seed=seed, start_time=START)
+    world = ShopWorld(ShopSimulationSettings.model_validate(options), seed=seed, start_time=START)
     order: list[Product | ShopEvent] = []
     count = 0
     while count < events:
@@ -57,7 +57,9 @@ def cached_simulation(events: int = 30_000, seed: int = 11) -> Simulation:
     return simulate(events=events, seed=seed)
 
 
-def trained_learner(simulation: Simulation, settings: RecommendationSettings | None = None, stop_at: int | None = None) -> IncrementalLearner:
+def trained_learner(
+    simulation: Simulation, settings: RecommendationSettings | None = None, stop_at: int | None = None
+) -> IncrementalLearner:
     """A learner fed the simulation in order (synchronous rebuilds), refitted and folded in at the end."""
     learner = IncrementalLearner(settings or RecommendationSettings(), background=False)
     initial: list[Product] = []

@@ -17,7 +17,10 @@ def _clustered(count: int = 3_000, dimensions: int = 32, seed: int = 0) -> np.nd
     return vectors.astype(np.float32)
 
 
-@pytest.mark.parametrize(("dtype", "metric", "floor"), [("f32", "cos", 0.95), ("f16", "cos", 0.95), ("i8", "cos", 0.85), ("f16", "ip", 0.9), ("i8", "ip", 0.8)])
+@pytest.mark.parametrize(
+    ("dtype", "metric", "floor"),
+    [("f32", "cos", 0.95), ("f16", "cos", 0.95), ("i8", "cos", 0.85), ("f16", "ip", 0.9), ("i8", "ip", 0.8)],
+)
 def test_recall_at_10_against_exact_search(dtype: str, metric: str, floor: float) -> None:
     vectors = _clustered()
     index = AnnIndex(vectors.shape[1], metric=metric, dtype=dtype).build(vectors)
@@ -27,7 +30,9 @@ def test_recall_at_10_against_exact_search(dtype: str, metric: str, floor: float
 
 def test_quantization_shrinks_memory() -> None:
     vectors = _clustered(5_000, 64)
-    sizes = {dtype: AnnIndex(64, dtype=dtype).build(vectors).serialized_bytes() for dtype in ("f32", "f16", "i8")}
+    sizes = {
+        dtype: AnnIndex(64, dtype=dtype).build(vectors).serialized_bytes() for dtype in ("f32", "f16", "i8")
+    }
     assert sizes["i8"] < sizes["f16"] < sizes["f32"]
 
 
@@ -45,7 +50,10 @@ def test_add_replaces_and_zero_vectors_are_left_out(tmp_path: Path) -> None:
     assert sorted(index.search(np.array([1.0, 0.0]), 2)[0].tolist()) == [0, 2]
     index.save(tmp_path / "index.usearch")
     loaded = AnnIndex.load(tmp_path / "index.usearch", 2, "cos", "f32")
-    assert loaded.search(np.array([0.0, 1.0]), 1)[0].tolist() == index.search(np.array([0.0, 1.0]), 1)[0].tolist()
+    assert (
+        loaded.search(np.array([0.0, 1.0]), 1)[0].tolist()
+        == index.search(np.array([0.0, 1.0]), 1)[0].tolist()
+    )
 
 
 def test_item_indexes_answer_similar_content_without_the_item_itself() -> None:

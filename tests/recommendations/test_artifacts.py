@@ -8,16 +8,17 @@ import numpy as np
 import pytest
 
 from consumers.recommendations.artifacts import ArtifactError, latest_version, load_artifacts, save_artifacts
+from consumers.recommendations.learner import IncrementalLearner
 from consumers.recommendations.settings import RecommendationSettings
 from tests.recommendations.simulated import cached_simulation, trained_learner
 
 
 @pytest.fixture(scope="module")
-def learner():  # type: ignore[no-untyped-def]
+def learner() -> IncrementalLearner:
     return trained_learner(cached_simulation(), RecommendationSettings(ann_candidates=50, ann_dtype="f16"))
 
 
-def test_the_loaded_model_answers_like_the_live_one(learner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_loaded_model_answers_like_the_live_one(learner: IncrementalLearner, tmp_path: Path) -> None:
     live = learner.recommender
     learner.set_segments({"someone-new": 1}, {1: live.catalogue.ids[:5]})
     save_artifacts(tmp_path, live)
@@ -39,12 +40,14 @@ def test_the_loaded_model_answers_like_the_live_one(learner, tmp_path: Path) -> 
         assert mine_similar is not None and theirs_similar is not None
         assert len({e.item_id for e in mine_similar.items} & {e.item_id for e in theirs_similar.items}) >= 8
     cold = loaded.recommend("nobody-at-all", 5)
-    assert cold.cold_start and [e.item_id for e in cold.items] == [e.item_id for e in live.recommend("nobody-at-all", 5).items]
+    assert cold.cold_start and [e.item_id for e in cold.items] == [
+        e.item_id for e in live.recommend("nobody-at-all", 5).items
+    ]
     assert loaded.recommend("someone-new", 3).extra["strategy"] == "segment"
     assert loaded.similar_items("p-unknown", 5) is None
 
 
-def test_versions_are_atomic_and_pruned(learner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_versions_are_atomic_and_pruned(learner: IncrementalLearner, tmp_path: Path) -> None:
     (tmp_path / ".tmp-leftover").mkdir()  # a writer killed half-way leaves only this behind
     with pytest.raises(ArtifactError, match="no artifacts"):
         load_artifacts(tmp_path)

@@ -13,8 +13,13 @@ from tests.recommendations.simulated import START, simulate
 
 def test_the_learner_drops_exactly_the_injected_events_by_reason() -> None:
     simulation = simulate(
-        events=20_000, products=200, customers=300, faults=True,
-        duplicate_fraction=0.01, outdated_fraction=0.005, incorrect_fraction=0.005,
+        events=20_000,
+        products=200,
+        customers=300,
+        faults=True,
+        duplicate_fraction=0.01,
+        outdated_fraction=0.005,
+        incorrect_fraction=0.005,
     )
     learner = IncrementalLearner(RecommendationSettings(), background=False)
     outcome: Counter[str] = Counter()
@@ -32,14 +37,21 @@ def test_the_learner_drops_exactly_the_injected_events_by_reason() -> None:
 
 def _event(event_id: str, time: float, product: str = "p-1", price: float | None = 10.0) -> ShopEvent:
     return ShopEvent(
-        event_id=event_id, customer_id="u-1", session_id="s", product_id=product,
-        event_type="view", price=price, event_time=time,
+        event_id=event_id,
+        customer_id="u-1",
+        session_id="s",
+        product_id=product,
+        event_type="view",
+        price=price,
+        event_time=time,
     )
 
 
 def test_each_reason_on_its_own() -> None:
     prices = {"p-1": 10.0}
-    cleaner = EventCleaner(prices.get, max_age_seconds=100.0, max_future_seconds=50.0, price_tolerance_ratio=5.0)
+    cleaner = EventCleaner(
+        prices.get, max_age_seconds=100.0, max_future_seconds=50.0, price_tolerance_ratio=5.0
+    )
     assert cleaner.check(_event("a", START)) is None
     assert cleaner.check(_event("a", START)) == "duplicate"
     assert cleaner.check(_event("b", START - 101)) == "outdated"
@@ -51,13 +63,21 @@ def test_each_reason_on_its_own() -> None:
     # A rejected event may come back corrected: its id was not remembered.
     assert cleaner.check(_event("e", START, price=11.0)) is None
     assert cleaner.accepted == 3
-    assert dict(cleaner.dropped) == {"duplicate": 1, "outdated": 1, "future": 1, "unknown_product": 1, "price_mismatch": 2}
+    assert dict(cleaner.dropped) == {
+        "duplicate": 1,
+        "outdated": 1,
+        "future": 1,
+        "unknown_product": 1,
+        "price_mismatch": 2,
+    }
 
 
 def test_a_stale_first_event_does_not_reject_the_whole_stream() -> None:
     cleaner = EventCleaner({"p-1": 10.0}.get, max_age_seconds=100.0, max_future_seconds=50.0)
     assert cleaner.check(_event("old", START - 10_000)) is None
-    results = [cleaner.check(_event(f"n{n}", START + n)) for n in range(EventCleaner.FUTURE_STREAK_RESET + 10)]
+    results = [
+        cleaner.check(_event(f"n{n}", START + n)) for n in range(EventCleaner.FUTURE_STREAK_RESET + 10)
+    ]
     assert results[0] == "future"
     assert results[-1] is None and cleaner.newest_time >= START
 

@@ -1,18 +1,28 @@
-"""`streaming recs evaluate` and `streaming recs segment` handlers: results, and one-line errors with exit 2."""
+"""`streaming recs evaluate` and `streaming recs segment` handlers: results; one-line errors, exit 2."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from consumers.recommendations.cli import add_evaluate_arguments, add_segment_arguments, run_evaluate, run_segment
+from consumers.recommendations.cli import (
+    add_evaluate_arguments,
+    add_segment_arguments,
+    run_evaluate,
+    run_segment,
+)
 from tests.recommendations.movielens_files import ONLINE_RETAIL, write_movielens, write_online_retail
 
 
-def _run(adder, runner, argv: list[str]) -> int:  # type: ignore[no-untyped-def]
+def _run(
+    adder: Callable[[argparse.ArgumentParser], None],
+    runner: Callable[[argparse.Namespace], int],
+    argv: list[str],
+) -> int:
     parser = argparse.ArgumentParser()
     adder(parser)
     return int(runner(parser.parse_args(argv)))
@@ -21,7 +31,9 @@ def _run(adder, runner, argv: list[str]) -> int:  # type: ignore[no-untyped-def]
 def test_evaluate_writes_both_protocols(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     directory = write_movielens(tmp_path / "ml")
     out = tmp_path / "table.json"
-    code = _run(add_evaluate_arguments, run_evaluate, [str(directory), "--max-targets", "100", "--out", str(out)])
+    code = _run(
+        add_evaluate_arguments, run_evaluate, [str(directory), "--max-targets", "100", "--out", str(out)]
+    )
     assert code == 0
     document = json.loads(out.read_text())
     protocols = {row["protocol"] for row in document["rows"]}
@@ -52,8 +64,15 @@ def test_a_bad_option_is_refused_by_the_parser(tmp_path: Path) -> None:
 
 def test_segment_writes_its_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     retail = write_online_retail(tmp_path / "retail.csv")
-    code = _run(add_segment_arguments, run_segment, [str(retail), "--segments", "2", "--out", str(tmp_path / "out"), "--plot", str(tmp_path / "s.png")])
+    code = _run(
+        add_segment_arguments,
+        run_segment,
+        [str(retail), "--segments", "2", "--out", str(tmp_path / "out"), "--plot", str(tmp_path / "s.png")],
+    )
     assert code == 0
     assert (tmp_path / "out" / "customers.parquet").exists() and (tmp_path / "s.png").exists()
     assert "segments.csv" in capsys.readouterr().out
-    assert _run(add_segment_arguments, run_segment, [str(tmp_path / "absent.csv"), "--out", str(tmp_path / "x")]) == 2
+    assert (
+        _run(add_segment_arguments, run_segment, [str(tmp_path / "absent.csv"), "--out", str(tmp_path / "x")])
+        == 2
+    )

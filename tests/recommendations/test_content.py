@@ -12,7 +12,8 @@ from tests.recommendations.simulated import cached_simulation
 def _catalogue() -> Catalogue:
     simulation = cached_simulation()
     return Catalogue(
-        ItemInfo(p.product_id, p.category, p.subcategory, p.brand, p.price, p.description) for p in simulation.products[:300]
+        ItemInfo(p.product_id, p.category, p.subcategory, p.brand, p.price, p.description)
+        for p in simulation.products[:300]
     )
 
 
@@ -24,7 +25,9 @@ def test_neighbours_are_mostly_of_the_same_subcategory() -> None:
     same = []
     for item in range(50):
         neighbours, _scores = model.similar_items(item, 5)
-        same.append(np.mean([catalogue.info[n].subcategory == catalogue.info[item].subcategory for n in neighbours]))
+        same.append(
+            np.mean([catalogue.info[n].subcategory == catalogue.info[item].subcategory for n in neighbours])
+        )
     assert np.mean(same) > 0.8
 
 
@@ -33,7 +36,14 @@ def test_a_new_product_gets_a_vector_near_its_kind_without_a_refit() -> None:
     model = ContentModel(dimensions=32, seed=0).fit(catalogue)
     template = catalogue.info[0]
     position = catalogue.upsert(
-        ItemInfo("p-new", template.category, template.subcategory, template.brand, template.price, template.description)
+        ItemInfo(
+            "p-new",
+            template.category,
+            template.subcategory,
+            template.brand,
+            template.price,
+            template.description,
+        )
     )
     model.update(catalogue, [position])
     neighbours, scores = model.similar_items(position, 3)
@@ -50,7 +60,9 @@ def test_profiles_weight_items_by_affinity_and_take_preferred_categories() -> No
     assert scores[first] > scores[other]
     assert model.profile(np.zeros(0, dtype=np.int64), np.zeros(0)) is None
     wanted = catalogue.info[other].category
-    guided = model.profile(np.zeros(0, dtype=np.int64), np.zeros(0), catalogue, {"preferred_categories": [wanted]})
+    guided = model.profile(
+        np.zeros(0, dtype=np.int64), np.zeros(0), catalogue, {"preferred_categories": [wanted]}
+    )
     assert guided is not None
     ranked = np.argsort(-model.scores(guided, 300))[:10]
     assert all(catalogue.info[i].category == wanted for i in ranked)

@@ -1,4 +1,4 @@
-"""The co-occurrence model: incremental counts equal counts computed in one batch; pruning; rebuild hand-off."""
+"""The co-occurrence model: incremental counts equal batch counts; pruning; rebuild hand-off."""
 
 from __future__ import annotations
 
@@ -27,7 +27,10 @@ def test_incremental_counts_equal_the_batch_computation() -> None:
     histories = _histories()
     model = _learned(histories, similar_items_kept=100)
     users = sp.csr_matrix(
-        (np.ones(sum(map(len, histories))), ([u for u, h in enumerate(histories) for _ in h], [i for h in histories for i in h])),
+        (
+            np.ones(sum(map(len, histories))),
+            ([u for u, h in enumerate(histories) for _ in h], [i for h in histories for i in h]),
+        ),
         shape=(len(histories), 30),
     )
     batch = (users.T @ users).toarray()

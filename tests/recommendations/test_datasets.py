@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from consumers.recommendations.datasets import DatasetError, detect_format, load_dataset, products, shop_events
+from consumers.recommendations.datasets import (
+    DatasetError,
+    detect_format,
+    load_dataset,
+    products,
+    shop_events,
+)
 from contracts.shop import Product, ShopEvent
 from streaming.schemas import Codec, encode
 from tests.recommendations.movielens_files import ONLINE_RETAIL, write_movielens, write_online_retail
@@ -34,7 +40,7 @@ def test_online_retail_rows_are_kept_or_counted_by_reason(tmp_path: Path) -> Non
 
 def test_a_missing_column_is_one_clear_message(tmp_path: Path) -> None:
     path = write_online_retail(tmp_path / "broken.csv", ONLINE_RETAIL.replace("CustomerID", "Customer"))
-    with pytest.raises(DatasetError, match="missing column.*CustomerID"):
+    with pytest.raises(DatasetError, match=r"missing column.*CustomerID"):
         load_dataset(path, "online-retail")
 
 
@@ -90,7 +96,9 @@ def test_interactions_become_shop_events_and_products(tmp_path: Path) -> None:
     events = list(shop_events(data))
     assert len(events) == len(data.interactions)
     decoded = Codec(ShopEvent).decode(encode(events[0]))  # type: ignore[arg-type]
-    assert decoded.customer_id == "17850" and decoded.event_type == "purchase" and decoded.session_id == "536365"
+    assert (
+        decoded.customer_id == "17850" and decoded.event_type == "purchase" and decoded.session_id == "536365"
+    )
     catalogue = products(data)
     assert {p.product_id for p in catalogue} == set(data.interactions["item_id"])  # type: ignore[attr-defined]
     assert all(Codec(Product).decode(encode(p)).price > 0 for p in catalogue)  # type: ignore[arg-type]

@@ -44,7 +44,11 @@ def test_metrics_equal_hand_computed_values() -> None:
 
 def test_the_stratified_split_is_per_customer_and_disjoint() -> None:
     frame = pd.DataFrame(
-        {"customer_id": ["a"] * 8 + ["b"] * 4, "item_id": [f"i{n}" for n in range(8)] + ["i0", "i1", "i1", "i2"], "timestamp": range(12)}
+        {
+            "customer_id": ["a"] * 8 + ["b"] * 4,
+            "item_id": [f"i{n}" for n in range(8)] + ["i0", "i1", "i1", "i2"],
+            "timestamp": range(12),
+        }
     )
     train, test = stratified_split(frame, 0.75, seed=3)
     assert train.groupby("customer_id")["item_id"].nunique().to_dict() == {"a": 6, "b": 2}
@@ -58,13 +62,17 @@ def test_the_stratified_split_is_per_customer_and_disjoint() -> None:
 
 
 def test_the_time_split_puts_the_past_first() -> None:
-    frame = pd.DataFrame({"customer_id": list("abcde"), "item_id": list("vwxyz"), "timestamp": [5, 1, 4, 2, 3]})
+    frame = pd.DataFrame(
+        {"customer_id": list("abcde"), "item_id": list("vwxyz"), "timestamp": [5, 1, 4, 2, 3]}
+    )
     past, future = time_split(frame, 0.6)
     assert past["timestamp"].tolist() == [1, 2, 3] and future["timestamp"].tolist() == [4, 5]
 
 
 def test_single_interaction_customers_are_counted_and_left_out() -> None:
-    frame = pd.DataFrame({"customer_id": ["a", "a", "b", "b"], "item_id": ["x", "y", "x", "x"], "timestamp": range(4)})
+    frame = pd.DataFrame(
+        {"customer_id": ["a", "a", "b", "b"], "item_id": ["x", "y", "x", "x"], "timestamp": range(4)}
+    )
     skipped: dict[str, int] = {}
     kept = evaluable(InteractionData(frame, pd.DataFrame({"item_id": ["x", "y"]}), "t"), skipped)
     assert skipped == {"single_interaction_customers": 1} and set(kept["customer_id"]) == {"a"}
@@ -76,7 +84,9 @@ def test_the_standard_protocol_on_movielens_format_data(tmp_path: Path) -> None:
     assert set(rows) == {"popularity", "item-kNN", "co-occurrence (SAR)", "ALS", "content", "hybrid"}
     assert all(row.users == 120 for row in rows.values())
     assert rows["hybrid"].metrics["NDCG@10"] > rows["popularity"].metrics["NDCG@10"]
-    assert rows["content"].metrics["NDCG@10"] > rows["popularity"].metrics["NDCG@10"]  # genres carry the taste
+    assert (
+        rows["content"].metrics["NDCG@10"] > rows["popularity"].metrics["NDCG@10"]
+    )  # genres carry the taste
 
 
 def test_the_hybrid_beats_popularity_on_the_simulated_shop() -> None:
@@ -99,10 +109,17 @@ def test_the_time_ordered_protocol_learns_as_it_goes() -> None:
     assert all(0 < row.users <= 300 for row in rows.values())
     incremental = rows["hybrid (incremental)"].metrics
     assert incremental["HitRate@10"] > rows["popularity"].metrics["HitRate@10"]
-    assert incremental["learn_cpu_s_per_M_events"] < rows["hybrid (full retrain)"].metrics["learn_cpu_s_per_M_events"]
+    assert (
+        incremental["learn_cpu_s_per_M_events"]
+        < rows["hybrid (full retrain)"].metrics["learn_cpu_s_per_M_events"]
+    )
 
 
 def test_tuning_picks_weights_from_the_grid() -> None:
     data = interaction_data(cached_simulation())
-    weights, score = tune_blend(data, RecommendationSettings(), grid={"factorization": (1.0,), "cooccurrence": (0.0, 0.5), "content": (0.0,), "popularity": (0.0,)})
+    weights, score = tune_blend(
+        data,
+        RecommendationSettings(),
+        grid={"factorization": (1.0,), "cooccurrence": (0.0, 0.5), "content": (0.0,), "popularity": (0.0,)},
+    )
     assert weights.cooccurrence in (0.0, 0.5) and 0.0 < score <= 1.0

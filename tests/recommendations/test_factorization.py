@@ -14,7 +14,9 @@ def _blocks(users: int = 60, items: int = 40, seed: int = 0) -> sp.csr_matrix:
     dense = np.zeros((users, items), dtype=np.float32)
     for user in range(users):
         half = user % 2
-        chosen = rng.choice(np.arange(half * items // 2, (half + 1) * items // 2), size=min(8, items // 2), replace=False)
+        chosen = rng.choice(
+            np.arange(half * items // 2, (half + 1) * items // 2), size=min(8, items // 2), replace=False
+        )
         dense[user, chosen] = 1.0
     return sp.csr_matrix(dense)
 
@@ -37,7 +39,9 @@ def test_fold_in_of_a_new_customer_and_of_a_new_item() -> None:
     assert model.user_vector(65) is None  # users between the old end and 70 have no factors yet
     # A new item touched by the second group's users gets a factor close to that group's items.
     users = np.arange(1, 60, 2)
-    column = sp.csr_matrix((np.ones(len(users), dtype=np.float32), (np.zeros(len(users), dtype=int), users)), shape=(1, 71))
+    column = sp.csr_matrix(
+        (np.ones(len(users), dtype=np.float32), (np.zeros(len(users), dtype=int), users)), shape=(1, 71)
+    )
     model.add_items(np.array([40]), column)
     assert model.scores(1, 41)[40] > model.scores(0, 41)[40]
 

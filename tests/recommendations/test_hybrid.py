@@ -32,7 +32,9 @@ def test_recommendations_predict_future_purchases_better_than_popularity() -> No
     learner = trained_learner(simulation, stop_at=cut)
     recommender = learner.recommender
     future = [event for event in simulation.events[cut:] if event.event_type == "purchase"]
-    customers = sorted({event.customer_id for event in future if recommender.store.knows(event.customer_id) is not None})
+    customers = sorted(
+        {event.customer_id for event in future if recommender.store.knows(event.customer_id) is not None}
+    )
     bought: dict[str, set[str]] = {}
     for event in future:
         bought.setdefault(event.customer_id, set()).add(event.product_id)
@@ -46,7 +48,9 @@ def test_recommendations_predict_future_purchases_better_than_popularity() -> No
 def _small() -> HybridRecommender:
     items = [ItemInfo(f"b-{n}", "books", "books/fiction", "Ink", 10.0, f"crime novel {n}") for n in range(4)]
     items += [ItemInfo(f"t-{n}", "toys", "toys/games", "Play", 20.0, f"board game {n}") for n in range(4)]
-    items += [ItemInfo(f"g-{n}", "grocery", "grocery/drinks", "Bean", 5.0, f"roasted coffee {n}") for n in range(2)]
+    items += [
+        ItemInfo(f"g-{n}", "grocery", "grocery/drinks", "Bean", 5.0, f"roasted coffee {n}") for n in range(2)
+    ]
     catalogue = Catalogue(items, repeat_purchase_categories=["grocery"])
     settings = RecommendationSettings(min_interactions_collaborative=3, affinity_half_life_seconds=None)
     recommender = HybridRecommender.empty(catalogue, settings)
@@ -121,14 +125,24 @@ def test_a_new_product_gets_its_content_neighbours() -> None:
 def test_the_same_list_gets_the_same_recommendation_id() -> None:
     recommender = _small()
     first, second = recommender.recommend("reader-0", 3), recommender.recommend("reader-0", 3)
-    assert first.recommendation_id == second.recommendation_id != recommender.recommend("fan-0", 3).recommendation_id
+    assert (
+        first.recommendation_id
+        == second.recommendation_id
+        != recommender.recommend("fan-0", 3).recommendation_id
+    )
 
 
 def test_blend_weights_select_the_parts() -> None:
     simulation = cached_simulation()
     learner = trained_learner(simulation, stop_at=10_000)
     recommender = learner.recommender
-    customer = next(c for c in simulation.world.customer_ids if recommender.store.knows(c) is not None and recommender.store.interest_events[recommender.store.knows(c)] > 5)  # type: ignore[index]
+    store = recommender.store
+    active = [
+        c
+        for c in simulation.world.customer_ids
+        if (index := store.knows(c)) is not None and store.interest_events[index] > 5
+    ]
+    customer = active[0]
     recommender.weights = BlendWeights(factorization=0, cooccurrence=0, content=0, popularity=1)
     popular = [entry.item_id for entry in recommender.recommend(customer, 5).items]
     recommender.weights = BlendWeights(factorization=1, cooccurrence=1, content=0.2, popularity=0)

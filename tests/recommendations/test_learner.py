@@ -31,12 +31,12 @@ def test_scoring_goes_on_while_a_background_refit_runs() -> None:
     started = threading.Event()
     original = learner._fit
 
-    def slow_fit(*arguments):  # type: ignore[no-untyped-def]
+    def slow_fit(*arguments: object) -> object:
         started.set()
         assert release.wait(60)
-        return original(*arguments)
+        return original(*arguments)  # type: ignore[arg-type]
 
-    learner._fit = slow_fit  # type: ignore[method-assign]
+    learner._fit = slow_fit  # type: ignore[method-assign, assignment]
     learner.refit(wait=False)
     assert started.wait(60)
     customer = simulation.events[100].customer_id
@@ -51,7 +51,9 @@ def test_scoring_goes_on_while_a_background_refit_runs() -> None:
 
 def test_fold_ins_give_new_customers_factors_between_refits() -> None:
     simulation = cached_simulation()
-    settings = RecommendationSettings(refit_events=10**9, fold_in_events=200, min_interactions_collaborative=1)
+    settings = RecommendationSettings(
+        refit_events=10**9, fold_in_events=200, min_interactions_collaborative=1
+    )
     learner = trained_learner(simulation, settings, stop_at=10_000)
     known = len(learner.recommender.factorization.user_factors)
     refits = learner.refits
@@ -78,11 +80,27 @@ def test_the_refit_history_is_bounded() -> None:
 def test_impressions_are_valid_but_teach_nothing() -> None:
     learner = IncrementalLearner(RecommendationSettings(), background=False)
     learner.add_products(
-        [Product(product_id=f"p-{n}", category="books", subcategory="books/x", brand="b", price=5.0, created_at=START) for n in range(3)]
+        [
+            Product(
+                product_id=f"p-{n}",
+                category="books",
+                subcategory="books/x",
+                brand="b",
+                price=5.0,
+                created_at=START,
+            )
+            for n in range(3)
+        ]
     )
     impression = ShopEvent(
-        event_id="i-1", customer_id="u-1", session_id="s", product_id="p-1", event_type="impression",
-        event_time=START, recommendation_id="r-1", position=0,
+        event_id="i-1",
+        customer_id="u-1",
+        session_id="s",
+        product_id="p-1",
+        event_type="impression",
+        event_time=START,
+        recommendation_id="r-1",
+        position=0,
     )
     assert learner.learn(impression) is None
     assert learner.recommender.store.knows("u-1") is None and learner.events_learned == 0

@@ -8,8 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from consumers.recommendations.segmentation import customer_features, plot_segments, segment_customers, write_segmentation
-from tests.recommendations.simulated import simulate, interaction_data
+from consumers.recommendations.segmentation import (
+    customer_features,
+    plot_segments,
+    segment_customers,
+    write_segmentation,
+)
+from tests.recommendations.simulated import interaction_data, simulate
 
 
 def test_segments_follow_the_hidden_preferred_categories() -> None:
@@ -57,7 +62,12 @@ def test_outputs_are_written_whole(tmp_path: Path) -> None:
     data = interaction_data(simulate(events=3_000, products=100, customers=100))
     result = segment_customers(data, segments=4)
     written = write_segmentation(result, tmp_path / "out")
-    assert sorted(path.name for path in written) == ["customers.csv", "customers.parquet", "segment_top_items.json", "segments.csv"]
+    assert sorted(path.name for path in written) == [
+        "customers.csv",
+        "customers.parquet",
+        "segment_top_items.json",
+        "segments.csv",
+    ]
     assert not list((tmp_path / "out").glob(".*"))  # no temporary files left
     assert pd.read_parquet(tmp_path / "out" / "customers.parquet")["segment"].nunique() == 4
     assert set(json.loads((tmp_path / "out" / "segment_top_items.json").read_text())) == {"0", "1", "2", "3"}
