@@ -26,6 +26,10 @@ import numpy as np
 import pandas as pd
 
 from consumers.recommendations.catalogue import UNKNOWN, ItemInfo
+from contracts.shop import Product as ProductType
+from contracts.shop import ShopEvent as ShopEventType
+from streaming.replay.mapping import MappedRecord
+from streaming.schemas import encode
 
 INTERACTION_COLUMNS: tuple[str, ...] = (
     "customer_id",
@@ -449,10 +453,8 @@ def load_dataset(path: Path, file_format: str = "auto", item_path: Path | None =
 # --- replay: onto shop events -------------------------------------------------------------------------------
 
 
-def shop_events(data: InteractionData, prefix: str = "replay") -> Iterator[object]:
+def shop_events(data: InteractionData, prefix: str = "replay") -> Iterator[ShopEventType]:
     """The interactions as `ShopEvent`s in time order (the replay's records; keys are customer ids)."""
-    from contracts.shop import ShopEvent
-
     frame = data.interactions
     sessions = frame["session_id"] if "session_id" in frame.columns else None
     prices = frame["price"].to_numpy(dtype=float, na_value=np.nan)
@@ -466,7 +468,7 @@ def shop_events(data: InteractionData, prefix: str = "replay") -> Iterator[objec
     )
     for position, (customer, item, event_type, at, quantity) in enumerate(columns):
         price = prices[position]
-        yield ShopEvent(
+        yield ShopEventType(
             event_id=f"{prefix}-{position:09d}",
             customer_id=str(customer),
             session_id=str(sessions.iat[position]) if sessions is not None else f"{prefix}-{customer}",
@@ -478,15 +480,35 @@ def shop_events(data: InteractionData, prefix: str = "replay") -> Iterator[objec
         )
 
 
-def products(data: InteractionData, created_at: float | None = None) -> list[object]:
-    """The item metadata as `Product`s for the `products` topic (price 0.01 where the data has none)."""
-    from contracts.shop import Product
+def event_records(data: InteractionData, prefix: str = "replay") -> Iterator[MappedRecord]:
+    """The shop events as the replay's `MappedRecord`s (key: customer id, timestamp: event time), in order."""
 
+    for row, event in enumerate(shop_events(data, prefix)):
+        yield MappedRecord(
+            event.customer_id.encode(), encode(event), round(event.event_time * 1000), event.event_time, row
+        )
+
+
+def product_records(data: InteractionData) -> Iterator[MappedRecord]:
+    """The catalogue as `MappedRecord`s for the compacted `products` topic (key = product id)."""
+
+    for row, product in enumerate(products(data)):
+        yield MappedRecord(
+            product.product_id.encode(),
+            encode(product),
+            round(product.created_at * 1000),
+            product.created_at,
+            row,
+        )
+
+
+def products(data: InteractionData, created_at: float | None = None) -> list[ProductType]:
+    """The item metadata as `Product`s for the `products` topic (price 0.01 where the data has none)."""
     start = float(data.interactions["timestamp"].min()) if created_at is None else created_at
-    out: list[object] = []
+    out: list[ProductType] = []
     for info in data.item_infos():
         out.append(
-            Product(
+            ProductType(
                 product_id=info.item_id,
                 category=info.category[:64] or UNKNOWN,
                 subcategory=info.subcategory[:64] or UNKNOWN,

@@ -538,7 +538,8 @@ def _popularity_walker(past: pd.DataFrame, settings: RecommendationSettings) -> 
         if position == len(names):
             names.append(item)
         popularity.learn(position, weight, at)
-        seen.setdefault(customer, set()).add(position)
+        if event_type == "purchase":  # as live: only what was bought is not offered again
+            seen.setdefault(customer, set()).add(position)
 
     def recommend(customer: str, k: int) -> list[str]:
         return [names[i] for i in popularity.top(k, exclude=seen.get(customer, set())).tolist()]

@@ -155,6 +155,14 @@ class IncrementalLearner:
         """The churn job's profiles (preferred categories, RFM) by customer id; replaces the previous ones."""
         self.recommender.customer_profiles = profiles
 
+    def update_customer_profile(self, customer_id: str, profile: CustomerProfile | None) -> None:
+        """One record of the compacted `customer-profiles` topic; None (a tombstone) forgets the customer."""
+        profiles = self.recommender.customer_profiles
+        if profile is None:
+            profiles.pop(customer_id, None)
+        else:
+            profiles[customer_id] = dict(profile)
+
     def set_segments(
         self, customer_segments: dict[str, int], segment_top_items: dict[int, list[str]]
     ) -> None:

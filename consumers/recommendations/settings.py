@@ -27,8 +27,10 @@ class EventWeights(BaseModel):
 class BlendWeights(BaseModel):
     """Weights of the hybrid's parts; each part's scores are scaled to [0, 1] per customer before blending.
 
-    The defaults were tuned offline (`streaming recs evaluate --tune`) on simulated shop data and
-    MovieLens 100k.
+    The defaults were tuned offline (`streaming recs evaluate --tune`, standard protocol) on MovieLens 100k:
+    NDCG@10 0.459 there. On the simulated shop's time-ordered protocol, where most purchases follow views
+    of the same item in the session, co-occurrence matters more: factorization 0.3, cooccurrence 1.0,
+    content 0.1, popularity 0.05 reached HitRate@10 0.89 against 0.80 with these defaults.
     """
 
     factorization: float = Field(default=1.0, ge=0.0, description="Implicit ALS (collaborative).")

@@ -9,7 +9,9 @@ import pytest
 from consumers.recommendations.datasets import (
     DatasetError,
     detect_format,
+    event_records,
     load_dataset,
+    product_records,
     products,
     shop_events,
 )
@@ -95,10 +97,19 @@ def test_interactions_become_shop_events_and_products(tmp_path: Path) -> None:
     data = load_dataset(write_online_retail(tmp_path / "retail.csv"))
     events = list(shop_events(data))
     assert len(events) == len(data.interactions)
-    decoded = Codec(ShopEvent).decode(encode(events[0]))  # type: ignore[arg-type]
+    decoded = Codec(ShopEvent).decode(encode(events[0]))
     assert (
         decoded.customer_id == "17850" and decoded.event_type == "purchase" and decoded.session_id == "536365"
     )
     catalogue = products(data)
-    assert {p.product_id for p in catalogue} == set(data.interactions["item_id"])  # type: ignore[attr-defined]
-    assert all(Codec(Product).decode(encode(p)).price > 0 for p in catalogue)  # type: ignore[arg-type]
+    assert {p.product_id for p in catalogue} == set(data.interactions["item_id"])
+    assert all(Codec(Product).decode(encode(p)).price > 0 for p in catalogue)
+
+
+def test_replay_records_are_keyed_and_timestamped(tmp_path: Path) -> None:
+    data = load_dataset(write_online_retail(tmp_path / "retail.csv"))
+    records = list(event_records(data))
+    assert [record.key for record in records][:1] == [b"17850"]
+    assert records[0].timestamp_ms == round(data.interactions["timestamp"].iloc[0] * 1000)
+    catalogue = list(product_records(data))
+    assert {(record.key or b"").decode() for record in catalogue} == set(data.interactions["item_id"])

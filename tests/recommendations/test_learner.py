@@ -105,3 +105,26 @@ def test_impressions_are_valid_but_teach_nothing() -> None:
     assert learner.learn(impression) is None
     assert learner.recommender.store.knows("u-1") is None and learner.events_learned == 0
     assert learner.learn_many([impression]) == {"duplicate": 1}
+
+
+def test_customer_profiles_arrive_one_record_at_a_time() -> None:
+    learner = IncrementalLearner(RecommendationSettings(), background=False)
+    learner.add_products(
+        [
+            Product(
+                product_id=f"{kind}-{n}",
+                category=kind,
+                subcategory=f"{kind}/x",
+                brand="b",
+                price=5.0,
+                created_at=START,
+            )
+            for kind in ("books", "toys")
+            for n in range(3)
+        ]
+    )
+    learner.update_customer_profile("u-9", {"preferred_categories": ["toys"], "monetary": 120.0})
+    found = learner.recommender.recommend("u-9", 3)
+    assert found.cold_start and {entry.item_id.split("-")[0] for entry in found.items} == {"toys"}
+    learner.update_customer_profile("u-9", None)
+    assert "u-9" not in learner.recommender.customer_profiles
