@@ -214,7 +214,22 @@ class ShopSimulationSettings(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class CustomerTaste:
-    """The hidden truth about one customer."""
+    """The hidden truth about one customer (ground truth for tests).
+
+    Parameters
+    ----------
+    latent
+        Taste vector; interest in a product grows with its dot product with the product's vector.
+    preferred_categories
+        The categories the customer favours.
+    price_sensitivity
+        How much a price above the category's median puts them off.
+    visits_per_day
+        Their session rate.
+
+    >>> CustomerTaste(np.zeros(2), ("books",), 1.0, 0.5).preferred_categories
+    ('books',)
+    """
 
     latent: np.ndarray
     preferred_categories: tuple[str, ...]

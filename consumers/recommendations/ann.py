@@ -181,7 +181,21 @@ def recall_at_k(index: AnnIndex, items: np.ndarray, queries: np.ndarray, k: int 
 
 @dataclass
 class ItemIndexes:
-    """The recommender's two indexes, and the content vectors behind similar-item queries."""
+    """The recommender's two indexes, and the content vectors behind similar-item queries.
+
+    Parameters
+    ----------
+    collaborative
+        Index of the ALS item factors (inner product), None before the first fit.
+    content
+        Index of the content vectors (cosine), None without item metadata.
+    content_vectors
+        The content vectors themselves (queries for similar items start from them).
+
+    >>> indexes = ItemIndexes.build(np.eye(3, dtype=np.float32), np.eye(3, dtype=np.float32), "f32")
+    >>> indexes.search_collaborative(np.array([0.0, 1.0, 0.0]), 1).tolist(), indexes.has_content(2)
+    ([1], True)
+    """
 
     collaborative: AnnIndex | None
     content: AnnIndex | None

@@ -14,7 +14,26 @@ UNKNOWN = "unknown"
 
 @dataclass(frozen=True, slots=True)
 class ItemInfo:
-    """What the catalogue says about one item; `price` is None when unknown."""
+    """What the catalogue says about one item.
+
+    Parameters
+    ----------
+    item_id
+        The product id.
+    category, subcategory, brand
+        Attributes; `UNKNOWN` when the source has none.
+    price
+        Unit price, None when unknown.
+    description
+        Free text for the TF-IDF.
+    repeatable
+        Bought again and again (groceries): not excluded after a purchase.
+    created_at
+        When the product appeared (epoch seconds).
+
+    >>> ItemInfo("p-1", "books", price=9.5).brand
+    'unknown'
+    """
 
     item_id: str
     category: str = UNKNOWN

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -180,7 +181,30 @@ def add_segment_arguments(parser: argparse.ArgumentParser) -> None:
         help="directory for customers.parquet/csv, segments.csv, segment_top_items.json",
     )
     parser.add_argument("--plot", type=Path, help="write a PNG of the segments here")
+    parser.add_argument(
+        "--pushgateway", help="Prometheus Pushgateway address (host:port) for the job's metrics"
+    )
     add_common_options(parser)
+
+
+def _push_segment_metrics(address: str, seconds: float, customers: int, segments: int) -> str | None:
+    """Pushes the batch job's figures; the error text when the gateway cannot be reached."""
+    from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
+
+    registry = CollectorRegistry()
+    Gauge("recs_segment_duration_seconds", "Wall time of the segmentation job", registry=registry).set(
+        seconds
+    )
+    Gauge("recs_segment_customers", "Customers segmented", registry=registry).set(customers)
+    Gauge("recs_segment_segments", "Segments found", registry=registry).set(segments)
+    Gauge(
+        "recs_segment_last_success_unixtime", "When the job last succeeded", registry=registry
+    ).set_to_current_time()
+    try:
+        push_to_gateway(address, job="recs_segment", registry=registry, timeout=10)
+    except OSError as error:
+        return str(error)
+    return None
 
 
 def run_segment(args: argparse.Namespace) -> int:
@@ -188,6 +212,7 @@ def run_segment(args: argparse.Namespace) -> int:
     from consumers.recommendations.segmentation import plot_segments, segment_customers, write_segmentation
 
     settings = recommendation_settings(settings_from_args(args))
+    started = time.monotonic()
     try:
         data = load_dataset(args.file, args.file_format, args.items)
         result = segment_customers(data, args.segments or settings.segments, seed=args.seed)
@@ -210,4 +235,10 @@ def run_segment(args: argparse.Namespace) -> int:
     )
     for path in written:
         print(path)
+    if args.pushgateway:
+        failure = _push_segment_metrics(
+            args.pushgateway, time.monotonic() - started, len(result.customers), len(result.segments)
+        )
+        if failure:
+            print(f"recs segment: metrics not pushed to {args.pushgateway}: {failure}", file=sys.stderr)
     return 0

@@ -81,8 +81,20 @@ class DatasetError(ValueError):
 class InteractionData:
     """Interactions (`INTERACTION_COLUMNS`, plus `rating` for MovieLens), item metadata, what was dropped.
 
-    `skipped` counts dropped rows by reason; `notes` counts things that are kept but worth knowing
-    (customers with a single interaction, which no split can evaluate).
+    Parameters
+    ----------
+    interactions
+        One row per event, in time order.
+    items
+        One row per item: item_id and whatever metadata the source has.
+    source
+        Where it came from (a path), for messages.
+    rows_read
+        Rows in the file.
+    skipped
+        Dropped rows by reason.
+    notes
+        Things kept but worth knowing (customers with a single interaction, whom no split can evaluate).
     """
 
     interactions: pd.DataFrame

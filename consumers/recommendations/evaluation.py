@@ -37,7 +37,18 @@ from consumers.recommendations.settings import BlendWeights, RecommendationSetti
 
 @dataclass(frozen=True)
 class RankingMetrics:
-    """Top-k metrics averaged over `users` customers."""
+    """Top-k metrics averaged over `users` customers (see `ranking_metrics`).
+
+    Parameters
+    ----------
+    map, ndcg, precision, recall
+        The averages.
+    users
+        Customers averaged over.
+
+    >>> RankingMetrics(0.1, 0.4, 0.3, 0.2, 943).users
+    943
+    """
 
     map: float
     ndcg: float
@@ -209,7 +220,30 @@ class OfflineModel(Protocol):
 
 @dataclass
 class HybridModel:
-    """The hybrid (or one of its parts alone, by its weights) under offline evaluation."""
+    """The hybrid (or one of its parts alone, by its weights) under offline evaluation.
+
+    Parameters
+    ----------
+    name
+        Its line in the table.
+    catalogue
+        The items, with metadata for the content part.
+    settings
+        Settings of the parts (see `offline_settings`).
+    weights
+        The blend.
+    recommender
+        Set by `fit`.
+
+    >>> from consumers.recommendations.catalogue import ItemInfo
+    >>> model = HybridModel("co-occurrence", Catalogue([ItemInfo("x"), ItemInfo("y"), ItemInfo("z")]),
+    ...     RecommendationSettings(exclude_seen=True, min_interactions_collaborative=1),
+    ...     BlendWeights(factorization=0, cooccurrence=1, content=0, popularity=0))
+    >>> model.fit(pd.DataFrame({"customer_id": ["a", "a", "b"], "item_id": ["x", "y", "x"],
+    ...     "event_type": "purchase", "timestamp": [1.7e9, 1.7e9, 1.7e9]}))
+    >>> model.recommend(["b"], 1)
+    {'b': ['y']}
+    """
 
     name: str
     catalogue: Catalogue
@@ -231,7 +265,18 @@ class HybridModel:
 
 @dataclass
 class PopularityBaseline:
-    """The most popular items (by distinct customers) the customer has not touched."""
+    """The most popular items (by distinct customers) the customer has not touched.
+
+    Parameters
+    ----------
+    name
+        Its line in the table.
+
+    >>> baseline = PopularityBaseline()
+    >>> baseline.fit(pd.DataFrame({"customer_id": ["a", "b", "b"], "item_id": ["x", "x", "y"]}))
+    >>> baseline.recommend(["a", "c"], 2)
+    {'a': ['y'], 'c': ['x', 'y']}
+    """
 
     name: str = "popularity"
     ranking: list[str] = field(default_factory=list)
@@ -258,7 +303,20 @@ class PopularityBaseline:
 
 @dataclass
 class ItemKnnBaseline:
-    """Item-based k-nearest neighbours with cosine similarity (implicit's `CosineRecommender`)."""
+    """Item-based k-nearest neighbours with cosine similarity (implicit's `CosineRecommender`).
+
+    Parameters
+    ----------
+    name
+        Its line in the table.
+    neighbours
+        Neighbours kept per item.
+
+    >>> knn = ItemKnnBaseline(neighbours=5)
+    >>> knn.fit(pd.DataFrame({"customer_id": ["a", "a", "b"], "item_id": ["x", "y", "x"]}))
+    >>> knn.recommend(["b", "stranger"], 1)
+    {'b': ['y'], 'stranger': []}
+    """
 
     name: str = "item-kNN"
     neighbours: int = 100
@@ -298,7 +356,24 @@ class ItemKnnBaseline:
 
 @dataclass
 class EvaluationRow:
-    """One model's line in the table."""
+    """One model's line in the table.
+
+    Parameters
+    ----------
+    protocol
+        "standard" or "time-ordered".
+    model
+        The model's name.
+    metrics
+        Metric name -> value.
+    users
+        Customers (standard) or purchases asked about (time-ordered).
+    fit_seconds, recommend_seconds
+        CPU seconds of training and of answering (and learning, time-ordered).
+
+    >>> EvaluationRow("standard", "ALS", {"NDCG@10": 0.44}, 943, 1.0, 0.1).to_dict()["model"]
+    'ALS'
+    """
 
     protocol: str
     model: str

@@ -25,7 +25,24 @@ _DAY = 86_400.0
 
 @dataclass
 class SegmentationResult:
-    """A segment per customer, a description per segment, and each segment's popular items."""
+    """A segment per customer, a description per segment, and each segment's popular items.
+
+    Parameters
+    ----------
+    customers
+        One row per customer: RFM, taste shares and `segment`.
+    segments
+        One row per segment: size, mean RFM, top categories.
+    segment_top_items
+        Each segment's most popular item ids, best first.
+    taste_categories
+        The categories the taste shares cover.
+
+    >>> customers = pd.DataFrame({"customer_id": ["a"], "segment": [0]})
+    >>> result = SegmentationResult(customers, pd.DataFrame(), {0: ["x"]}, [])
+    >>> result.customer_segments()
+    {'a': 0}
+    """
 
     customers: pd.DataFrame
     segments: pd.DataFrame

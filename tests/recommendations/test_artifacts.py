@@ -59,3 +59,12 @@ def test_versions_are_atomic_and_pruned(learner: IncrementalLearner, tmp_path: P
     (tmp_path / "LATEST").write_text("v000099\n")
     with pytest.raises(ArtifactError, match="incomplete or gone"):
         load_artifacts(tmp_path)
+
+
+def test_the_serving_interface_is_implemented() -> None:
+    from consumers.recommendations.hybrid import HybridRecommender
+    from consumers.recommendations.interface import ArtifactLoader, Recommender
+
+    loader: ArtifactLoader = load_artifacts
+    recommender: Recommender = trained_learner(cached_simulation(), stop_at=2_000).recommender
+    assert isinstance(recommender, HybridRecommender) and callable(loader)

@@ -76,3 +76,13 @@ def test_segment_writes_its_files(tmp_path: Path, capsys: pytest.CaptureFixture[
         _run(add_segment_arguments, run_segment, [str(tmp_path / "absent.csv"), "--out", str(tmp_path / "x")])
         == 2
     )
+
+
+def test_segment_says_so_when_the_pushgateway_is_unreachable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    retail = write_online_retail(tmp_path / "retail.csv")
+    argv = [str(retail), "--segments", "2", "--out", str(tmp_path / "out"), "--pushgateway", "127.0.0.1:9"]
+    assert _run(add_segment_arguments, run_segment, argv) == 0  # the outputs are written all the same
+    assert (tmp_path / "out" / "segments.csv").exists()
+    assert "metrics not pushed to 127.0.0.1:9" in capsys.readouterr().err
