@@ -210,9 +210,15 @@ class HybridRecommender:
         return self._list(customer_id, entries, cold_start=False, strategy="hybrid")
 
     def recommend_many(
-        self, customer_ids: Sequence[str], k: int, batch_size: int = 512
+        self, customer_ids: Sequence[str], k: int, batch_size: int | None = None
     ) -> list[RecommendationList]:
-        """`recommend` for many customers, scoring warm ones in blocks with matrix products (precompute)."""
+        """`recommend` for many customers, scoring warm ones in blocks with matrix products (precompute).
+
+        A block holds `batch_size` customers; by default as many as keep one dense part of the block within
+        about 4 million scores (32 MB), whatever the catalogue's size.
+        """
+        if batch_size is None:
+            batch_size = max(8, min(1_024, 4_000_000 // max(len(self.catalogue), 1)))
         results: dict[int, RecommendationList] = {}
         warm: list[tuple[int, int]] = []
         with self._reading():

@@ -29,10 +29,10 @@ def _run(
 
 
 def test_evaluate_writes_both_protocols(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    directory = write_movielens(tmp_path / "ml")
+    directory = write_movielens(tmp_path / "ml", users=60, items=50, ratings_per_user=12)
     out = tmp_path / "table.json"
     code = _run(
-        add_evaluate_arguments, run_evaluate, [str(directory), "--max-targets", "100", "--out", str(out)]
+        add_evaluate_arguments, run_evaluate, [str(directory), "--max-targets", "50", "--out", str(out)]
     )
     assert code == 0
     document = json.loads(out.read_text())
