@@ -98,7 +98,10 @@ def test_the_hybrid_beats_popularity_on_the_simulated_shop() -> None:
 
 def test_the_time_ordered_protocol_learns_as_it_goes() -> None:
     data = interaction_data(cached_simulation())
-    rows = {row.model: row for row in evaluate_time_ordered(data, RecommendationSettings(), train_fraction=0.9, max_targets=200)}
+    rows = {
+        row.model: row
+        for row in evaluate_time_ordered(data, RecommendationSettings(), train_fraction=0.9, max_targets=200)
+    }
     assert set(rows) == {
         "popularity",
         "item-kNN (static)",
