@@ -133,16 +133,20 @@ def downsample(settings: Settings, bootstrap: str, records: int, guarantee: str,
 def state_memory(keys: int, ttl_seconds: float, queue: Any) -> None:
     """Memory held by window state with `keys` live keys, and after they go silent past the TTL."""
     from consumers.downsampler.service import sensor_columns
+    from streaming.app import Source
     from streaming.app.context import Context
     from streaming.app.record import Record
+    from streaming.schemas import Codec
     from streaming.windows import HoppingWindows, WindowedAggregation
 
     settings = Settings()
     sent: list[int] = []
-    context = Context(settings, "bench", "bench", lambda *args: sent.append(1))
+    context = Context(settings, "bench", "bench", lambda *args, **options: sent.append(1))
     clock = {"now": 0.0}
     aggregation = WindowedAggregation(
+        Source("sensor_readings", Codec(SensorReadingBatch)),
         windows=HoppingWindows(10.0, 10.0),
+        output_topic="sensor_windows",
         fields=list(SENSOR_FIELDS),
         extract=sensor_columns,
         service="bench",
@@ -173,7 +177,7 @@ def state_memory(keys: int, ttl_seconds: float, queue: Any) -> None:
     clock["now"] = ttl_seconds * 3
     aggregation.on_timer(clock["now"], context)  # closes idle windows
     aggregation.on_timer(clock["now"], context)  # forgets silent keys
-    aggregation.store.flush(lambda *args: None)
+    aggregation.store.flush(lambda *args, **options: None)
     after = tracemalloc.get_traced_memory()[0] - baseline
     queue.put(
         {
