@@ -1,0 +1,64 @@
+"""Fixtures of the serving tests: a real redis-server for the session, a fresh key prefix per test, and the
+support recommender trained on generated shop events."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from consumers.recommendations.cache import RecommendationCache, make_redis_client
+from consumers.recommendations.redis_server import LocalRedis
+from consumers.recommendations.serving_settings import RecommendationServingSettings
+from tests.recommendations.support import CovisitationRecommender, ShopHistory, free_port, generate_shop
+
+
+def redis_settings(home: Path, **overrides: object) -> RecommendationServingSettings:
+    options: dict[str, object] = {
+        "redis_port": free_port(),
+        "redis_home": home,
+        "redis_maxmemory_bytes": 64 * 1024 * 1024,
+        **overrides,
+    }
+    return RecommendationServingSettings.model_validate(options)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRedis]:
+    server = LocalRedis(redis_settings(tmp_path_factory.mktemp("redis")))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server: LocalRedis) -> str:
+    return redis_server.url
+
+
+@pytest.fixture
+def key_prefix() -> str:
+    return f"test-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def cache(redis_url: str, key_prefix: str) -> Iterator[RecommendationCache]:
+    client = make_redis_client(redis_url, socket_timeout_seconds=2.0)
+    try:
+        yield RecommendationCache(client, key_prefix=key_prefix, ttl_seconds=600)
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def history() -> ShopHistory:
+    return generate_shop()
+
+
+@pytest.fixture(scope="session")
+def recommender(history: ShopHistory) -> CovisitationRecommender:
+    return CovisitationRecommender(history)
