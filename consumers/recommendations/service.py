@@ -101,24 +101,30 @@ def feedback_producer_factory(
 
     def factory() -> RecordProducer:
         bootstrap = resolve_bootstrap(settings)
-        if not topic_ready.is_set():
-            admin = make_admin(settings, bootstrap)
-            try:
-                ensure_topics(admin, settings, extra={topic: SHOP_EVENTS}, only=[topic])
-            finally:
-                admin.close()
-            topic_ready.set()
-        request_timeout_ms = min(5_000, int(send_timeout_seconds * 1000))
+        timeout_ms = min(5_000, int(send_timeout_seconds * 1000))
         producer: RecordProducer = make_producer(
             settings,
             bootstrap,
             role="recommendations-feedback",
-            # Fail within the send timeout instead of kafka-python's minute-long defaults: the buffer holds
-            # the events meanwhile.
-            max_block_ms=request_timeout_ms,
-            request_timeout_ms=request_timeout_ms,
-            delivery_timeout_ms=max(int(send_timeout_seconds * 1000), request_timeout_ms + 1_000),
+            # Fail within seconds instead of kafka-python's 30 s to a minute: the buffer holds the events
+            # meanwhile, and the sink tries again.
+            bootstrap_timeout_ms=timeout_ms,
+            max_block_ms=timeout_ms,
+            request_timeout_ms=timeout_ms,
+            delivery_timeout_ms=max(int(send_timeout_seconds * 1000), timeout_ms + 1_000),
         )
+        if not topic_ready.is_set():
+            # Only now: the producer bootstrapped, so the broker answers and the admin client will not wait.
+            try:
+                admin = make_admin(settings, bootstrap)
+                try:
+                    ensure_topics(admin, settings, extra={topic: SHOP_EVENTS}, only=[topic])
+                finally:
+                    admin.close()
+            except Exception:
+                producer.close(timeout=1.0)
+                raise
+            topic_ready.set()
         return producer
 
     return factory
