@@ -7,8 +7,8 @@ import httpx
 import pytest
 
 from consumers.recommendations.feedback import RecordProducer
-from consumers.recommendations.serving_settings import RecommendationServingSettings
 from consumers.recommendations.service import feedback_producer_factory, shop_events_topic
+from consumers.recommendations.serving_settings import RecommendationServingSettings
 from consumers.recommendations.shop_event import ShopEvent
 from streaming.config import Settings
 from streaming.kafka.bootstrap import with_bootstrap
@@ -45,7 +45,7 @@ def test_feedback_reaches_the_topic_keyed_by_customer(
             "item_id": shown[1],
             "position": 1,
             "feedback_id": "click-1",
-        },  # fmt: skip
+        },
         {"kind": "purchase", "customer_id": "c-00003", "item_id": shown[1], "event_time": 1.75e9},
     ]
     assert client.post("/feedback", json={"kind": "click", "customer_id": "c-00003"}).status_code == 422
