@@ -248,5 +248,6 @@ def create_app(state: ServingState) -> FastAPI:
 
 def _error(status: int, detail: str, retry: bool = False) -> Response:
     headers = {"Retry-After": "1"} if retry else None
-    return Response(orjson.dumps({"detail": detail}), status_code=status, media_type="application/json",
-                    headers=headers)  # fmt: skip
+    return Response(
+        orjson.dumps({"detail": detail}), status_code=status, media_type="application/json", headers=headers
+    )

@@ -116,8 +116,9 @@ class ListCodec:
             Recommendation(item_id, float(score), _SOURCES[code])
             for item_id, score, code in zip(item_ids, scores, sources, strict=True)
         )
-        return RecommendationList(items, int(model_version), bool(cold_start), recommendation_id,
-                                  float(computed_at), dict(extra))  # fmt: skip
+        return RecommendationList(
+            items, int(model_version), bool(cold_start), recommendation_id, float(computed_at), dict(extra)
+        )
 
 
 @dataclass(frozen=True)
@@ -189,8 +190,9 @@ class RecommendationCache:
         pipeline = self.client.pipeline(transaction=False)
         count = 0
         for entry in entries:
-            pipeline.set(self.key(entry.kind, entry.entity_id), self.codec.encode(entry.listing),
-                         ex=self.ttl_seconds)  # fmt: skip
+            pipeline.set(
+                self.key(entry.kind, entry.entity_id), self.codec.encode(entry.listing), ex=self.ttl_seconds
+            )
             count += 1
         if count:
             try:

@@ -86,8 +86,12 @@ def test_kafka_unreachable_buffers_up_to_the_bound_then_503_then_drains(
     serving = RecommendationServingSettings(key_prefix=key_prefix, feedback_buffer_events=5, top_n=20)
     server, state = apis.start(recommender, redis_url, serving, settings, producer_factory=factory)
     client = httpx.Client(base_url=server.url, timeout=10)
-    impression = {"kind": "impression", "customer_id": "c-00004", "recommendation_id": "r-1",
-                  "item_ids": ["p-0001", "p-0002", "p-0003"]}  # fmt: skip
+    impression = {
+        "kind": "impression",
+        "customer_id": "c-00004",
+        "recommendation_id": "r-1",
+        "item_ids": ["p-0001", "p-0002", "p-0003"],
+    }
     click = {"kind": "click", "customer_id": "c-00004", "recommendation_id": "r-1", "item_id": "p-0002"}
     assert client.post("/feedback", json=impression).json() == {"accepted": 3, "buffered": 3}
     assert client.post("/feedback", json=click).status_code == 202

@@ -34,9 +34,14 @@ def test_a_burst_of_changes_is_one_recomputation_after_the_quiet_time(
     clock = Clock()
     registry = CollectorRegistry()
     precomputer = Precomputer(
-        recommender, cache, top_n=20, debounce_seconds=2, max_delay_seconds=30,
-        metrics=PrecomputeMetrics(registry), clock=clock,
-    )  # fmt: skip
+        recommender,
+        cache,
+        top_n=20,
+        debounce_seconds=2,
+        max_delay_seconds=30,
+        metrics=PrecomputeMetrics(registry),
+        clock=clock,
+    )
     for step in range(5):
         clock.now = 1_000.0 + step * 0.5
         precomputer.customer_changed("c-00001")
