@@ -12,6 +12,14 @@ function colourOf(text) {
   return COLOURS[hash % COLOURS.length];
 }
 
+function monogram(text) {
+  // A short label for the picture placeholder: a model number when the name ends with one, else initials.
+  const words = String(text || "?").trim().split(/\s+/);
+  const last = words[words.length - 1];
+  if (words.length > 1 && last.length <= 4) return last.toUpperCase();
+  return words.slice(0, 2).map((word) => word[0]).join("").toUpperCase();
+}
+
 function customerId() {
   const fromUrl = new URLSearchParams(location.search).get("customer");
   if (fromUrl) return fromUrl;
@@ -51,7 +59,7 @@ function element(tag, className, text) {
 function renderProduct(itemId, details) {
   const product = document.getElementById("product");
   product.replaceChildren();
-  const picture = element("div", "picture", (details && details.name ? details.name : itemId).slice(0, 2).toUpperCase());
+  const picture = element("div", "picture", monogram(details && details.name ? details.name : itemId));
   picture.style.background = colourOf(details && details.category);
   const text = element("div");
   if (!details) {
@@ -83,7 +91,7 @@ function renderList(prefix, listing, listKind, customer) {
     const card = element("a", "card");
     card.href = "/shop/products/" + encodeURIComponent(item.item_id) + "?customer=" + encodeURIComponent(customer);
     card.dataset.itemId = item.item_id;
-    const thumb = element("div", "thumb", (item.name || item.item_id).slice(0, 2).toUpperCase());
+    const thumb = element("div", "thumb", monogram(item.name || item.item_id));
     thumb.style.background = colourOf(item.category);
     card.append(
       thumb,
