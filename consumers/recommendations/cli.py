@@ -59,19 +59,23 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, help="port to bind (default 8090; 0 picks a free one)")
     parser.add_argument("--artifacts", type=Path, help="the learner's artifacts directory (the fallback)")
     parser.add_argument("--redis-url", help="an external Redis; default $REDIS_URL or the local one")
+    parser.add_argument(
+        "--loader", help="the ArtifactLoader as module:function (default: the learning side's load_artifacts)"
+    )
     add_common_options(parser)
 
 
 def run_serve(args: argparse.Namespace) -> int:
     """Needs an `ArtifactLoader` from the learning side: see `consumers.recommendations.service`."""
-    from consumers.recommendations.service import ServeOptions, ServiceError, serve
+    from consumers.recommendations.service import DEFAULT_LOADER, ServeOptions, ServiceError, serve
 
     settings = settings_from_args(args)
     options = ServeOptions(
         host=args.host,
         port=args.port,
         artifacts_dir=args.artifacts,
-        redis_url=getattr(args, "redis_url", None),
+        redis_url=args.redis_url,
+        loader=args.loader or DEFAULT_LOADER,
     )
     try:
         return serve(settings, options)

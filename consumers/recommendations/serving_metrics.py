@@ -128,6 +128,27 @@ class ServingMetrics:
             ["service"],
             registry=self.registry,
         )
+        self._initialise_series()
+
+    def _initialise_series(self) -> None:
+        """Create every series of the fixed label sets at 0, so rates and ratios exist before the first
+        event (a dashboard panel over a series that was never touched would stay empty)."""
+        service = self.service
+        for kind in ("customer", "item"):
+            for outcome in ("hit", "miss", "unavailable"):
+                self.cache_lookups.labels(service, kind, outcome)
+        for endpoint in ("recommendations", "similar"):
+            self.degraded.labels(service, endpoint)
+            self.cold_start.labels(service, endpoint)
+        for feedback_kind in ("impression", "click", "purchase"):
+            self.feedback_events.labels(service, feedback_kind)
+            for outcome in ("accepted", "refused"):
+                self.feedback_requests.labels(service, feedback_kind, outcome)
+        self.feedback_requests.labels(service, "unknown", "invalid")
+        for purchase_outcome in ("hit", "miss", "no_list"):
+            self.purchases.labels(service, purchase_outcome)
+        for gauge_or_counter in (self.feedback_sent, self.feedback_send_failures, self.feedback_buffered):
+            gauge_or_counter.labels(service)
 
 
 class PrecomputeMetrics:
@@ -185,3 +206,8 @@ class PrecomputeMetrics:
             buckets=SERVING_BUCKETS,
             registry=self.registry,
         )
+        for kind in ("customer", "item"):
+            for metric in (self.lag_seconds, self.oldest_pending_seconds, self.pending, self.written):
+                metric.labels(service, kind)
+            self.failures.labels(service, kind)
+            self.batch_seconds.labels(service, kind)
