@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # Root installs Debian packages directly; anyone else goes through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint typecheck format install broker-jars observability-tools broker-start broker-stop bench clean
+.PHONY: demo test lint typecheck format install broker-jars observability-tools redis-tools broker-start broker-stop bench clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -32,6 +32,15 @@ observability-tools:
 		$(SUDO) systemctl disable --now prometheus prometheus-alertmanager prometheus-node-exporter >/dev/null 2>&1 || true; \
 	fi
 
+# Redis for the recommendation cache, and Chromium with its driver for the storefront's browser tests.
+redis-tools:
+	@if ! command -v redis-server >/dev/null || ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		echo "installing redis-server, chromium and chromium-driver from Debian"; \
+		$(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q redis-server chromium chromium-driver; \
+		$(SUDO) systemctl disable --now redis-server >/dev/null 2>&1 || true; \
+		$(SUDO) service redis-server stop >/dev/null 2>&1 || true; \
+	fi
+
 broker-start: broker-jars
 	$(STREAMING) broker start
 
@@ -41,7 +50,7 @@ broker-stop: install
 demo: broker-jars observability-tools
 	$(STREAMING) demo --duration $(DURATION)
 
-test: broker-jars observability-tools
+test: broker-jars observability-tools redis-tools
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install

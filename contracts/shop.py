@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from streaming.schemas.base import EntityId, Event, EventTime
+from streaming.state.stable import stable
 
 ShopEventType = Literal["view", "add_to_cart", "purchase", "impression", "click"]
 SHOP_EVENT_TYPES: tuple[str, ...] = ("view", "add_to_cart", "purchase", "impression", "click")
@@ -17,8 +18,13 @@ Price = Annotated[float, msgspec.Meta(gt=0.0, le=1_000_000.0)]
 Label = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Quantity = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
 Position = Annotated[int, msgspec.Meta(ge=0, le=1_000)]
+#: Which list a recommendation feedback is about: the customer's top-k, or an item's similar items.
+ListKind = Literal["customer", "similar"]
+#: Where an event came from: the shop simulator, a replayed log, or the storefront (feedback).
+ShopEventSource = Literal["simulator", "replay", "storefront"]
 
 
+@stable("contracts.product/1")
 class Product(Event, kw_only=True, frozen=True):
     """One product of the catalogue, for the compacted `products` topic (the newest record per product wins).
 
@@ -41,11 +47,12 @@ class Product(Event, kw_only=True, frozen=True):
         return self.product_id
 
 
+@stable("contracts.shop-event/1")
 class ShopEvent(Event, kw_only=True, frozen=True):
     """One thing a customer did: viewed, added to cart, purchased, or saw and clicked a recommendation.
 
-    `recommendation_id` and `position` are set on feedback about a recommendation list (impression, click,
-    purchase from a list); `price` is the unit price at the time of the event.
+    `recommendation_id`, `position` and `list_kind` are set on feedback about a recommendation list
+    (impression, click, purchase from a list); `price` is the unit price at the time of the event.
 
     >>> event = ShopEvent(event_id="e-1", customer_id="u-000007", session_id="s-1", product_id="p-000001",
     ...     event_type="purchase", quantity=2, price=12.5, event_time=1.7e9)
@@ -58,7 +65,7 @@ class ShopEvent(Event, kw_only=True, frozen=True):
 
     event_id: EntityId
     customer_id: EntityId
-    session_id: EntityId
+    session_id: Annotated[str, msgspec.Meta(max_length=128)] = ""
     product_id: EntityId
     event_type: ShopEventType
     quantity: Quantity = 1
@@ -66,6 +73,8 @@ class ShopEvent(Event, kw_only=True, frozen=True):
     event_time: EventTime
     recommendation_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
     position: Position | None = None
+    list_kind: ListKind | None = None
+    source: ShopEventSource | None = None
 
     def entity_key(self) -> str:
         return self.customer_id

@@ -20,3 +20,16 @@ ALERTS = TopicSpec("alerts", "entity id", "Alerts of every kind, before delivery
 ALERT_DEAD_LETTERS = TopicSpec(
     "alert_dead_letters", "alert entity", "Alerts no subscriber accepted in time.", 256 * MIB
 )
+SHOP_EVENTS = TopicSpec(
+    "shop_events",
+    "customer_id",
+    "What customers do in the shop (view, add_to_cart, purchase) and feedback on recommendations "
+    "(impression, click), keyed by customer so one customer's events stay in order.",
+)
+PRODUCTS = TopicSpec(
+    "products",
+    "product_id",
+    "The catalogue: the newest record of each product (compacted).",
+    retention_bytes=256 * MIB,
+    cleanup_policy="compact",
+)

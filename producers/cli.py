@@ -61,6 +61,22 @@ def add_transaction_arguments(transactions: argparse.ArgumentParser) -> None:
     _add_common(transactions, "producer-transactions")
 
 
+def add_shop_arguments(shop: argparse.ArgumentParser) -> None:
+    shop.add_argument("--customers", type=int, help="customers at the start (default: shop.customers)")
+    shop.add_argument("--products", type=int, help="products at the start (default: shop.products)")
+    _add_common(shop, "producer-shop")
+
+
+def run_shop(args: argparse.Namespace) -> int:
+    from producers.shop_producer import ShopProducer
+
+    settings = _settings(args)
+    producer = ShopProducer(
+        settings, seed=args.seed, start_time=args.start_time, customers=args.customers, products=args.products
+    )
+    return _report(producer.run(**_run_options(args, settings)))
+
+
 def add_demo_options(demo: argparse.ArgumentParser) -> None:
     """The simulators' options of `streaming demo`."""
     group = demo.add_argument_group("simulated sources")
@@ -71,6 +87,10 @@ def add_demo_options(demo: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--transaction-rate", type=float, default=200.0, help="payments per wall second (default 200)"
     )
+    group.add_argument(
+        "--shop-rate", type=float, default=100.0, help="shop events per wall second (default 100)"
+    )
+    group.add_argument("--shop-customers", type=int, default=2_000, help="simulated shop customers (2,000)")
 
 
 def _add_common(parser: argparse.ArgumentParser, service: str) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from contracts import Label, SensorReading, SensorReadingBatch, Transaction
-from contracts.topics import LABELS, SENSOR_READINGS, TRANSACTIONS
+from contracts.shop import Product, ShopEvent
+from contracts.topics import LABELS, PRODUCTS, SENSOR_READINGS, SHOP_EVENTS, TRANSACTIONS
 from producers.settings import ProducerSettings
+from producers.shop import ShopSimulationSettings
 from streaming.services import Command, DemoProcess, DemoRun, ReplaySchema, Service, StageMetrics
 
 #: A producer's stage in the demo: what it sends and how long the broker takes to acknowledge.
@@ -99,4 +101,35 @@ TRANSACTIONS_PRODUCER = Service(
     ),
 )
 
-SERVICES = (SENSORS, TRANSACTIONS_PRODUCER)
+
+def _shop_demo_arguments(run: DemoRun) -> list[str]:
+    options = run.options
+    return ["--rate", f"{options.shop_rate:g}", "--customers", str(options.shop_customers)]
+
+
+SHOP = Service(
+    name="producer-shop",
+    description="a simulated online shop: its catalogue, and customers' views, carts and purchases",
+    commands=(
+        Command(
+            ("produce", "shop"),
+            "a simulated shop: products, and sessions of views, carts and purchases keyed by customer",
+            "producers.cli:add_shop_arguments",
+            "producers.cli:run_shop",
+        ),
+    ),
+    topics=(SHOP_EVENTS, PRODUCTS),
+    settings_section="shop",
+    settings=ShopSimulationSettings,
+    metrics_port=9108,
+    schemas=(ShopEvent, Product),
+    demo=DemoProcess(
+        "shop events produced",
+        ("produce", "shop"),
+        arguments=_shop_demo_arguments,
+        start_order=90,
+        metrics=PRODUCER_STAGE,
+    ),
+)
+
+SERVICES = (SENSORS, TRANSACTIONS_PRODUCER, SHOP)

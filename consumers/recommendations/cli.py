@@ -242,3 +242,45 @@ def run_segment(args: argparse.Namespace) -> int:
         if failure:
             print(f"recs segment: metrics not pushed to {args.pushgateway}: {failure}", file=sys.stderr)
     return 0
+
+
+def add_consume_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `streaming consume recommendations`."""
+    from streaming.cli.common import add_run_options
+
+    add_common_options(parser)
+    add_run_options(parser, "recommendations")
+    parser.add_argument("--redis-url", help="an external Redis; default $REDIS_URL or the local one")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="learn and save artifacts, but write no lists"
+    )
+
+
+def run_consume(args: argparse.Namespace) -> int:
+    from consumers.recommendations.learner_service import SERVICE, build
+    from streaming.cli.service import run_application
+
+    settings = settings_from_args(args)
+    built: list[Any] = []
+
+    def make(bootstrap: str) -> Any:
+        app, processor = build(
+            settings,
+            bootstrap,
+            redis_url=args.redis_url,
+            instance_id=args.instance_id,
+            use_cache=not args.no_cache,
+        )
+        built.append(processor)
+        return app
+
+    def describe() -> str:
+        if not built:
+            return ""
+        processor = built[0]
+        dropped = sum(processor.dropped.values())
+        return (
+            f"{processor.events_seen} shop events ({dropped} cleaned out), {len(processor.products)} products"
+        )
+
+    return run_application(args, settings, SERVICE, make, describe)

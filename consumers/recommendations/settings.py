@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel, Field
 
 
@@ -129,3 +131,31 @@ class RecommendationSettings(BaseModel):
         default=3, ge=1, description="Artifact versions kept on disk (older ones are removed)."
     )
     segments: int = Field(default=8, ge=2, description="Customer segments of the batch segmentation.")
+    group_id: str = Field(
+        default="recommendations", description="Consumer group of the learner (prefixed with topics.prefix)."
+    )
+    checkpoint_interval_seconds: float = Field(
+        default=60.0, gt=0, description="How often the learner's state is checkpointed, in wall seconds."
+    )
+    checkpoint_events: int = Field(
+        default=200_000,
+        ge=1_000,
+        description="Most recent shop events a checkpoint keeps; a restart relearns from them.",
+    )
+    artifacts_interval_seconds: float = Field(
+        default=30.0, gt=0, description="How often the learner saves artifacts for the API's fallback."
+    )
+    precompute_interval_seconds: float = Field(
+        default=1.0, gt=0, description="How often changed customers' and items' lists are recomputed."
+    )
+    checkpoint_dir: Path | None = Field(
+        default=None, description="Default: <processing.state_dir>/<group_id>."
+    )
+
+
+def learner_checkpoint_dir(settings: object) -> Path:
+    """Where the learner's checkpoints live: `checkpoint_dir`, or `<state_dir>/<prefix><group_id>`."""
+    config = settings.section("recommendations", RecommendationSettings)  # type: ignore[attr-defined]
+    if config.checkpoint_dir is not None:
+        return Path(config.checkpoint_dir)
+    return Path(settings.processing.state_dir) / f"{settings.topics.prefix}{config.group_id}"  # type: ignore[attr-defined]

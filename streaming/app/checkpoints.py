@@ -65,7 +65,8 @@ class Checkpointed:
         self.checkpoints = 0
         self._started = 0
         self._failures = 0
-        self._last = 0.0
+        # The first checkpoint is due one interval after the start, not at once.
+        self._last = time.monotonic()
 
     # Start -------------------------------------------------------------------------------------------
 

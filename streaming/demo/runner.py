@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -141,6 +142,8 @@ class Demo:
         self.bootstrap = ""
         self.processes: dict[str, ManagedProcess] = {}
         self.planned: dict[str, PlannedProcess] = {item.name: item for item in planned_processes()}
+        self.addresses: dict[str, str] = {}
+        self._teardowns: list[Callable[[], None]] = []
         self.metrics_ports: dict[str, int] = {}
         self.prometheus: PrometheusServer | None = None
         self.scraper: MetricsScraper | None = None
@@ -195,8 +198,26 @@ class Demo:
         options.duration = self.options.duration_seconds
         return DemoRun(options, self.settings, self.report_dir)
 
+    def _setup(self, run: DemoRun) -> None:
+        """What the services need before their processes start (e.g. a Redis of the run's own)."""
+        from streaming.services import registry, resolve
+
+        for service in registry().services.values():
+            if service.demo_setup and service.name in self.planned:
+                self.say(f"{service.name}: setting up")
+                self._teardowns.append(resolve(service.demo_setup)(run))
+
+    def _teardown(self) -> None:
+        while self._teardowns:
+            stop = self._teardowns.pop()
+            try:
+                stop()
+            except Exception as error:
+                self.notes.append(f"a demo setup did not stop cleanly: {error}")
+
     def _environment(self, run: DemoRun) -> dict[str, str]:
         env = dict(os.environ)
+        env.update(run.environment)
         for item in self.planned.values():
             env.update(item.process.environment(run))
         env["STREAMING_PROCESSING__STATE_DIR"] = str((self.report_dir / "state").resolve())
@@ -208,6 +229,7 @@ class Demo:
 
     def _start_services(self) -> None:
         run = self._run_context()
+        self._setup(run)
         env = self._environment(run)
         safety_duration = self.options.duration_seconds + self.options.stop_timeout_seconds + 60
         for item in self.planned.values():
@@ -216,13 +238,18 @@ class Demo:
                 "--topic-prefix": self.settings.topics.prefix,
                 "--duration": f"{safety_duration:g}",
             }
-            if item.serves_metrics:
-                port = self._metrics_port(item.name)
-                common["--metrics-port"] = str(port)
+            port = item.metrics_port(run, functools.partial(self._metrics_port, item.name))
+            if port is not None:
+                if item.process.metrics_option == "--metrics-port":
+                    common["--metrics-port"] = str(port)
                 self.metrics_ports[item.name] = port
             argv = [sys.executable, "-m", "streaming.cli.main", *item.argv(run, common)]
             self.processes[item.name] = self.group.start(item.name, argv, env=env)
             self.say(f"started {item.name} (pid {self.processes[item.name].pid}): {item.command_text}")
+            if item.process.address is not None:
+                address = item.process.address(run)
+                self.addresses[item.name] = address
+                self.say(f"{item.process.stage}: open {address}")
 
     def _start_prometheus(self) -> None:
         if not self.options.prometheus:
@@ -356,7 +383,13 @@ class Demo:
             if not process.running and process.returncode not in (0, None)
         }
         # Ctrl-C may land here too; finish the shutdown regardless.
-        for step in (self._stop_feed, self.group.stop_all, self._stop_prometheus, self._close_scraper):
+        for step in (
+            self._stop_feed,
+            self.group.stop_all,
+            self._stop_prometheus,
+            self._close_scraper,
+            self._teardown,
+        ):
             try:
                 step()
             except KeyboardInterrupt:

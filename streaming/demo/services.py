@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from streaming.services import DemoProcess, DemoRun, StageMetrics, registry
@@ -25,7 +26,10 @@ class PlannedProcess:
 
     @property
     def serves_metrics(self) -> bool:
-        return self.process.metrics is not None and "--metrics-port" in self.process.common_options
+        process = self.process
+        return process.metrics is not None and (
+            process.metrics_option != "--metrics-port" or "--metrics-port" in process.common_options
+        )
 
     def argv(self, run: DemoRun, common: dict[str, str]) -> list[str]:
         """The command words, the common options it accepts, then its own arguments for this run."""
@@ -34,6 +38,16 @@ class PlannedProcess:
             if option in self.process.common_options:
                 arguments += [option, value]
         return arguments + self.process.arguments(run)
+
+    def metrics_port(self, run: DemoRun, choose: Callable[[], int]) -> int | None:
+        """The port its /metrics will be on: chosen by the demo, or the one its own arguments give."""
+        if not self.serves_metrics:
+            return None
+        if self.process.metrics_option == "--metrics-port":
+            return choose()
+        own = self.process.arguments(run)
+        option = self.process.metrics_option
+        return int(own[own.index(option) + 1]) if option in own else None
 
 
 def planned_processes() -> list[PlannedProcess]:

@@ -108,6 +108,8 @@ class DemoRun:
         self.options = options
         self.settings = settings
         self.report_dir = report_dir
+        #: Variables a service's `demo_setup` exports to every process of the run (e.g. where a server is).
+        self.environment: dict[str, str] = {}
         self._shared: dict[str, Any] = {}
 
     def shared(self, name: str, make: Callable[[], Any]) -> Any:
@@ -152,6 +154,11 @@ class DemoProcess:
         The process exports the `streaming_model_*` gauges (the live view shows them).
     slo_seconds
         The latency objective the report marks on the process's latency plot.
+    metrics_option
+        The option that takes the port its /metrics is served on (an HTTP service serves it on its own
+        port).
+    address
+        What the demo prints for a person to open (e.g. a storefront's URL); None: nothing.
     """
 
     stage: str
@@ -163,6 +170,8 @@ class DemoProcess:
     metrics: StageMetrics | None = CONSUMER_STAGE
     model_metrics: bool = False
     slo_seconds: float | None = None
+    metrics_option: str = "--metrics-port"
+    address: Callable[[DemoRun], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -251,6 +260,9 @@ class Service:
         How the demo runs it; None: not part of the demo.
     demo_options
         `"module:function"` adding this service's options to `streaming demo --help` (e.g. fleet size).
+    demo_setup
+        `"module:function"` called with the `DemoRun` before any process starts (e.g. to start a server the
+        service needs); it returns what stops it again.
     replay_schemas
         Event schemas `streaming replay --schema` can map files onto.
 
@@ -272,5 +284,6 @@ class Service:
     state: StateLocation | None = None
     demo: DemoProcess | None = None
     demo_options: str | None = None
+    demo_setup: str | None = None
     replay_schemas: tuple[ReplaySchema, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)

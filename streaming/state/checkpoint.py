@@ -20,6 +20,7 @@ import logging
 import os
 import platform
 import re
+import signal
 import struct
 import time
 import zlib
@@ -297,15 +298,30 @@ class CheckpointStore:
         self._child = (pid, dict(offsets))
         return True
 
-    def finished(self, wait: bool = False) -> dict[tuple[str, int], int] | None:
+    def finished(
+        self, wait: bool = False, timeout_seconds: float = 120.0
+    ) -> dict[tuple[str, int], int] | None:
         """The offsets of a background checkpoint that completed since the last call, if any.
 
         A child that failed raises `CheckpointError` with its reason; the previous checkpoint stays
-        current."""
+        current. With `wait`, a child still writing after `timeout_seconds` is killed (a fork can inherit a
+        lock another thread held) and reported as failed."""
         if self._child is None:
             return None
         pid, offsets = self._child
-        waited, status = os.waitpid(pid, 0 if wait else os.WNOHANG)
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            waited, status = os.waitpid(pid, os.WNOHANG)
+            if waited != 0 or not wait:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                self._child = None
+                raise CheckpointError(
+                    f"a checkpoint into {self.directory} took over {timeout_seconds:.0f} s to write; stopped it"
+                )
+            time.sleep(0.01)
         if waited == 0:
             return None
         self._child = None

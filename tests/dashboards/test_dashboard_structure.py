@@ -22,7 +22,7 @@ from streaming.demo.dashboards import (
 ROOT = Path(__file__).resolve().parents[2]
 PROVISIONING = ROOT / "dashboards" / "grafana" / "provisioning"
 DASHBOARDS = load_dashboards(DASHBOARD_DIR)
-EXPECTED = {"pipeline-overview.json", "predictive-maintenance.json", "fraud.json"}
+EXPECTED = {"pipeline-overview.json", "predictive-maintenance.json", "fraud.json", "recommendations.json"}
 
 
 def _datasource_uid() -> str:

@@ -13,7 +13,7 @@ from producers.runner import ProducerLoop
 from producers.shop import ShopSimulationSettings, ShopWorld
 from streaming.config import Settings
 from streaming.schemas import Codec, EventDecodeError
-from tests.recommendations.simulated import START, simulate
+from tests.consumers.recommendations.simulated import START, simulate
 
 
 def test_same_seed_same_records_and_another_seed_differs() -> None:

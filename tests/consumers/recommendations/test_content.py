@@ -6,7 +6,7 @@ import numpy as np
 
 from consumers.recommendations.catalogue import Catalogue, ItemInfo
 from consumers.recommendations.content import ContentModel
-from tests.recommendations.simulated import cached_simulation
+from tests.consumers.recommendations.simulated import cached_simulation
 
 
 def _catalogue() -> Catalogue:

@@ -17,7 +17,11 @@ from consumers.recommendations.datasets import (
 )
 from contracts.shop import Product, ShopEvent
 from streaming.schemas import Codec, encode
-from tests.recommendations.movielens_files import ONLINE_RETAIL, write_movielens, write_online_retail
+from tests.consumers.recommendations.movielens_files import (
+    ONLINE_RETAIL,
+    write_movielens,
+    write_online_retail,
+)
 
 
 def test_online_retail_rows_are_kept_or_counted_by_reason(tmp_path: Path) -> None:

@@ -15,7 +15,11 @@ from consumers.recommendations.cli import (
     run_evaluate,
     run_segment,
 )
-from tests.recommendations.movielens_files import ONLINE_RETAIL, write_movielens, write_online_retail
+from tests.consumers.recommendations.movielens_files import (
+    ONLINE_RETAIL,
+    write_movielens,
+    write_online_retail,
+)
 
 
 def _run(

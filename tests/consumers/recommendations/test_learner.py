@@ -9,7 +9,7 @@ import numpy as np
 from consumers.recommendations.learner import IncrementalLearner
 from consumers.recommendations.settings import RecommendationSettings
 from contracts.shop import Product, ShopEvent
-from tests.recommendations.simulated import START, cached_simulation, trained_learner
+from tests.consumers.recommendations.simulated import START, cached_simulation, trained_learner
 
 
 def _feed(learner: IncrementalLearner, items: tuple[Product | ShopEvent, ...]) -> None:

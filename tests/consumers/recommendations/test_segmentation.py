@@ -14,7 +14,7 @@ from consumers.recommendations.segmentation import (
     segment_customers,
     write_segmentation,
 )
-from tests.recommendations.simulated import interaction_data, simulate
+from tests.consumers.recommendations.simulated import interaction_data, simulate
 
 
 def test_segments_follow_the_hidden_preferred_categories() -> None:

@@ -7,7 +7,7 @@ import numpy as np
 from consumers.recommendations.catalogue import Catalogue, ItemInfo
 from consumers.recommendations.hybrid import HybridRecommender
 from consumers.recommendations.settings import BlendWeights, RecommendationSettings
-from tests.recommendations.simulated import START, cached_simulation, trained_learner
+from tests.consumers.recommendations.simulated import START, cached_simulation, trained_learner
 
 
 def test_recommendations_match_hidden_tastes_better_than_popularity() -> None:

@@ -19,8 +19,8 @@ from consumers.recommendations.evaluation import (
     tune_blend,
 )
 from consumers.recommendations.settings import RecommendationSettings
-from tests.recommendations.movielens_files import write_movielens
-from tests.recommendations.simulated import cached_simulation, interaction_data
+from tests.consumers.recommendations.movielens_files import write_movielens
+from tests.consumers.recommendations.simulated import cached_simulation, interaction_data
 
 
 def test_metrics_equal_hand_computed_values() -> None:

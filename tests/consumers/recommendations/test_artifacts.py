@@ -10,7 +10,7 @@ import pytest
 from consumers.recommendations.artifacts import ArtifactError, latest_version, load_artifacts, save_artifacts
 from consumers.recommendations.learner import IncrementalLearner
 from consumers.recommendations.settings import RecommendationSettings
-from tests.recommendations.simulated import cached_simulation, trained_learner
+from tests.consumers.recommendations.simulated import cached_simulation, trained_learner
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from consumers.recommendations.cleaning import EventCleaner
 from consumers.recommendations.learner import IncrementalLearner
 from consumers.recommendations.settings import RecommendationSettings
 from contracts.shop import Product, ShopEvent
-from tests.recommendations.simulated import START, simulate
+from tests.consumers.recommendations.simulated import START, simulate
 
 
 def test_the_learner_drops_exactly_the_injected_events_by_reason() -> None:

@@ -1,0 +1,151 @@
+"""ShopSmart recommendations as services: the learner (`streaming consume recommendations`), the API and
+storefront (`streaming serve recommendations`), Redis (`streaming redis`), and the offline commands
+(`streaming recs evaluate|segment`)."""
+
+from __future__ import annotations
+
+import socket
+
+from consumers.recommendations.serving_settings import SECTION as SERVING_SECTION
+from consumers.recommendations.serving_settings import RecommendationServingSettings
+from consumers.recommendations.settings import RecommendationSettings, learner_checkpoint_dir
+from consumers.recommendations.topics import PRODUCTS, SHOP_EVENTS
+from contracts.shop import Product, ShopEvent
+from streaming.services import (
+    Command,
+    CommandGroup,
+    DemoProcess,
+    DemoRun,
+    Service,
+    StageMetrics,
+    StateLocation,
+)
+
+MODULE = "consumers.recommendations"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _demo_environment(run: DemoRun) -> dict[str, str]:
+    """Where the demo's learner saves artifacts and the API reads them; Redis comes from `_demo_redis`."""
+    return {"STREAMING_RECOMMENDATION_SERVING__ARTIFACTS_DIR": str(run.report_dir / "state" / "artifacts")}
+
+
+def _api_arguments(run: DemoRun) -> list[str]:
+    port = run.shared("recommendations-api-port", _free_port)
+    return ["--port", str(port)]
+
+
+def _api_address(run: DemoRun) -> str:
+    return f"http://127.0.0.1:{run.shared('recommendations-api-port', _free_port)}/"
+
+
+LEARNER = Service(
+    name="recommendations",
+    description="learn recommendations from shop events; precompute lists into Redis; save artifacts",
+    commands=(
+        Command(
+            ("consume", "recommendations"),
+            "learn recommendations from shop events; keep Redis's precomputed lists fresh",
+            f"{MODULE}.cli:add_consume_arguments",
+            f"{MODULE}.cli:run_consume",
+        ),
+    ),
+    groups=(CommandGroup(("recs",), "evaluate recommenders offline; segment customers"),),
+    topics=(SHOP_EVENTS, PRODUCTS),
+    settings_section="recommendations",
+    settings=RecommendationSettings,
+    metrics_port=9107,
+    schemas=(ShopEvent, Product),
+    state=StateLocation(
+        group_id=lambda settings: settings.section("recommendations", RecommendationSettings).group_id,
+        checkpoint_dir=learner_checkpoint_dir,
+    ),
+    demo=DemoProcess(
+        "recommendations learned",
+        ("consume", "recommendations"),
+        environment=_demo_environment,
+    ),
+    demo_setup=f"{MODULE}.demo:start_redis",
+)
+
+OFFLINE = Service(
+    name="recs",
+    description="offline evaluation of recommenders, and batch customer segmentation",
+    commands=(
+        Command(
+            ("recs", "evaluate"),
+            "evaluate recommenders on an interaction log: standard and time-ordered protocols",
+            f"{MODULE}.cli:add_evaluate_arguments",
+            f"{MODULE}.cli:run_evaluate",
+        ),
+        Command(
+            ("recs", "segment"),
+            "segment customers offline (RFM and taste) for merchandising and fallbacks",
+            f"{MODULE}.cli:add_segment_arguments",
+            f"{MODULE}.cli:run_segment",
+        ),
+    ),
+)
+
+API = Service(
+    name="recommendations-api",
+    description="the recommendations API and the storefront page",
+    commands=(
+        Command(
+            ("serve", "recommendations"),
+            "the recommendations API (FastAPI) and the storefront, from Redis with an ANN fallback",
+            f"{MODULE}.serving_cli:add_serve_arguments",
+            f"{MODULE}.serving_cli:run_serve",
+        ),
+    ),
+    groups=(CommandGroup(("redis",), "run the local Redis the recommendation cache uses"),),
+    topics=(SHOP_EVENTS,),
+    settings_section=SERVING_SECTION,
+    settings=RecommendationServingSettings,
+    demo=DemoProcess(
+        "recommendations served",
+        ("serve", "recommendations"),
+        arguments=_api_arguments,
+        common_options=("--bootstrap", "--topic-prefix"),
+        metrics=StageMetrics(
+            "streaming_recommendation_request_seconds_count",
+            None,
+            "streaming_recommendation_request_seconds",
+            lag=False,
+        ),
+        metrics_option="--port",
+        address=_api_address,
+    ),
+)
+
+REDIS = Service(
+    name="redis",
+    description="the local Redis",
+    commands=(
+        Command(
+            ("redis", "start"),
+            "start the local redis-server (no-op when running)",
+            f"{MODULE}.serving_cli:add_redis_action_arguments",
+            f"{MODULE}.serving_cli:run_redis_start",
+        ),
+        Command(
+            ("redis", "stop"),
+            "stop the local redis-server",
+            f"{MODULE}.serving_cli:add_redis_action_arguments",
+            f"{MODULE}.serving_cli:run_redis_stop",
+        ),
+        Command(
+            ("redis", "status"),
+            "say whether the local redis-server runs and answers",
+            f"{MODULE}.serving_cli:add_redis_action_arguments",
+            f"{MODULE}.serving_cli:run_redis_status",
+        ),
+    ),
+)
+
+SERVICES = (LEARNER, OFFLINE, API, REDIS)

@@ -1,0 +1,207 @@
+"""`streaming consume recommendations`: the learner on the consume loop.
+
+sources  shop_events (ShopEvent, keyed by customer) and products (Product, compacted)
+state    the catalogue and the most recent shop events, checkpointed with the offsets they reflect; a
+         restart relearns from them (the model is a function of its history)
+outputs  precomputed lists in Redis (debounced per changed customer and item), artifacts on disk for the
+         API's fallback
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from consumers.recommendations.learner import IncrementalLearner
+from consumers.recommendations.serving_settings import RecommendationServingSettings
+from consumers.recommendations.settings import RecommendationSettings, learner_checkpoint_dir
+from contracts.shop import INTEREST_EVENT_TYPES, Product, ShopEvent
+from streaming.app import Application, Batch, Context, ProcessorBase, Source
+from streaming.config import Settings
+from streaming.schemas import Codec
+from streaming.state import CheckpointStore
+
+log = logging.getLogger(__name__)
+
+SERVICE = "recommendations"
+
+
+class RecommendationLearner(ProcessorBase):
+    """Learns from products and shop events, keeps Redis's precomputed lists fresh, saves artifacts.
+
+    Parameters
+    ----------
+    settings
+        The `[recommendations]` section.
+    serving
+        The `[recommendation_serving]` section (Redis, the artifacts directory, list lengths).
+    precomputer
+        Writes changed customers' and items' lists to the cache (None: no cache, e.g. in tests).
+    artifacts_dir
+        Where artifacts go (None: not saved).
+    """
+
+    timer_interval_seconds = 1.0
+
+    def __init__(
+        self,
+        settings: RecommendationSettings,
+        precomputer: Any = None,
+        artifacts_dir: Path | None = None,
+        background: bool = True,
+    ) -> None:
+        limit = 1_048_576
+        super().__init__(
+            "learner",
+            [Source("shop_events", Codec(ShopEvent, limit)), Source("products", Codec(Product, limit))],
+        )
+        self.settings = settings
+        self.background = background
+        self.learner = IncrementalLearner(settings, background=background, require_known_products=False)
+        self.precomputer = precomputer
+        self.artifacts_dir = artifacts_dir
+        self.products: dict[str, Product] = {}
+        self.recent: deque[ShopEvent] = deque(maxlen=settings.checkpoint_events)
+        self.events_seen = 0
+        self.dropped: dict[str, int] = {}
+        self._last_artifacts = 0.0
+        self._last_precompute = 0.0
+        self._saved_model_version = -1
+
+    def on_batch(self, batch: Batch, context: Context) -> None:
+        if batch.topic == "products":
+            products = [product for product, _record in batch.items]
+            for product in products:
+                self.products[product.product_id] = product
+            self.learner.add_products(products)
+            if self.precomputer is not None:
+                for product in products:
+                    self.precomputer.item_changed(product.product_id)
+            return
+        for event, _record in batch.items:
+            self._learn(event)
+
+    def _learn(self, event: ShopEvent) -> None:
+        self.events_seen += 1
+        self.recent.append(event)
+        reason = self.learner.learn(event)
+        if reason is not None:
+            self.dropped[reason] = self.dropped.get(reason, 0) + 1
+            return
+        if self.precomputer is not None and event.event_type in INTEREST_EVENT_TYPES:
+            self.precomputer.customer_changed(event.customer_id)
+            self.precomputer.item_changed(event.product_id)
+
+    def on_timer(self, now: float, context: Context) -> None:
+        if (
+            self.precomputer is not None
+            and now - self._last_precompute >= self.settings.precompute_interval_seconds
+        ):
+            self._last_precompute = now
+            self.precomputer.set_recommender(self.learner.recommender)
+            self.precomputer.run_due()
+        if (
+            self.artifacts_dir is not None
+            and now - self._last_artifacts >= self.settings.artifacts_interval_seconds
+        ):
+            self._last_artifacts = now
+            self.save_artifacts()
+
+    def save_artifacts(self) -> Path | None:
+        """Save the model for the API's fallback, when it learned anything since the last save."""
+        if self.artifacts_dir is None or not self.products or self.events_seen == 0:
+            return None
+        version = self.learner.recommender.model_version
+        if version == self._saved_model_version and self._saved_model_version >= 0:
+            return None
+        started = time.perf_counter()
+        path = self.learner.save(self.artifacts_dir)
+        self._saved_model_version = version
+        log.info(
+            "%s: artifacts v%d saved in %.2fs to %s", SERVICE, version, time.perf_counter() - started, path
+        )
+        return path
+
+    def on_stop(self) -> None:
+        self.learner.close()
+        self.save_artifacts()
+
+    # Checkpoint: the inputs the model is a function of, not the model -------------------------------------
+
+    def snapshot(self) -> Any:
+        return {
+            "version": 1,
+            "products": list(self.products.values()),
+            "events": list(self.recent),
+            "events_seen": self.events_seen,
+            "dropped": dict(self.dropped),
+        }
+
+    def restore(self, snapshot: Any) -> None:
+        if snapshot.get("version") != 1:
+            raise ValueError(f"unknown recommendations snapshot version {snapshot.get('version')!r}")
+        products: list[Product] = snapshot["products"]
+        self.products = {product.product_id: product for product in products}
+        self.learner.add_products(products)
+        events: list[ShopEvent] = snapshot["events"]
+        self.recent.extend(events)
+        self.learner.learn_many(events)
+        self.learner.refit(wait=True)
+        self.events_seen = int(snapshot["events_seen"])
+        self.dropped = dict(snapshot["dropped"])
+        log.info(
+            "%s: relearned %d events of %d products from the checkpoint", SERVICE, len(events), len(products)
+        )
+
+
+def build(
+    settings: Settings,
+    bootstrap: str | None = None,
+    redis_url: str | None = None,
+    instance_id: str | None = None,
+    use_cache: bool = True,
+) -> tuple[Application, RecommendationLearner]:
+    """The learner service, ready to `run()`, and its processor."""
+    from consumers.recommendations.cache import ListCodec, RecommendationCache, make_redis_client
+    from consumers.recommendations.precompute import Precomputer
+    from consumers.recommendations.redis_server import resolve_redis_url
+    from consumers.recommendations.serving_metrics import PrecomputeMetrics
+
+    config = settings.section(SERVICE, RecommendationSettings)
+    serving = settings.section("recommendation_serving", RecommendationServingSettings)
+    processor = RecommendationLearner(config, None, serving.artifacts_dir)
+    if use_cache:
+        # Writes may wait longer than the API's reads, which have a fallback and must answer fast.
+        client = make_redis_client(redis_url or resolve_redis_url(serving), 1.0)
+        cache = RecommendationCache(
+            client, serving.key_prefix, serving.entry_ttl_seconds, ListCodec(serving.compress_min_bytes)
+        )
+        processor.precomputer = Precomputer(
+            processor.learner.recommender,
+            cache,
+            top_n=serving.top_n,
+            metrics=PrecomputeMetrics(service=SERVICE),
+        )
+    directory = learner_checkpoint_dir(settings)
+    app = Application(
+        settings,
+        service=SERVICE,
+        group_id=config.group_id,
+        bootstrap=bootstrap,
+        checkpoints=CheckpointStore(
+            directory,
+            interval_seconds=config.checkpoint_interval_seconds,
+            reset_hint=f"streaming state reset --service {SERVICE}",
+            # The learner refits in a thread of its own: a fork could inherit a lock that thread holds.
+            background=False,
+        ),
+        instance_id=instance_id,
+    )
+    app.add(processor)
+    return app, processor
+
+
+__all__ = ["RecommendationLearner", "build"]
