@@ -319,7 +319,7 @@ class CheckpointStore:
                 os.waitpid(pid, 0)
                 self._child = None
                 raise CheckpointError(
-                    f"a checkpoint into {self.directory} took over {timeout_seconds:.0f} s to write; stopped it"
+                    f"a checkpoint into {self.directory} took over {timeout_seconds:.0f} s; stopped it"
                 )
             time.sleep(0.01)
         if waited == 0:
