@@ -47,7 +47,7 @@ broker-start: broker-jars
 broker-stop: install
 	$(STREAMING) broker stop
 
-demo: broker-jars observability-tools
+demo: broker-jars observability-tools redis-tools
 	$(STREAMING) demo --duration $(DURATION)
 
 test: broker-jars observability-tools redis-tools

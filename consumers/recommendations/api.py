@@ -103,8 +103,14 @@ def create_app(state: ServingState) -> FastAPI:
     static = resources.files("consumers.recommendations").joinpath("static")
     storefront_html = static.joinpath("storefront.html").read_bytes()
     storefront_js = static.joinpath("storefront.js").read_bytes()
-    catalogue_size = getattr(state.lookup.fallback, "catalogue_size", None)
-    state.coverage.catalogue_size = catalogue_size if isinstance(catalogue_size, int) else None
+
+    def refresh_catalogue_size() -> None:
+        # A reloading fallback learns its catalogue only once the first artifacts arrive, and it grows.
+        catalogue_size = getattr(state.lookup.fallback, "catalogue_size", None)
+        if isinstance(catalogue_size, int) and catalogue_size > 0:
+            state.coverage.catalogue_size = catalogue_size
+
+    refresh_catalogue_size()
     fallback_version = metrics.fallback_model_version.labels(service)
     latency = {
         (endpoint, outcome): metrics.request_seconds.labels(service, endpoint, outcome)
@@ -208,6 +214,7 @@ def create_app(state: ServingState) -> FastAPI:
 
     @app.get("/metrics")
     async def prometheus_metrics() -> Response:
+        refresh_catalogue_size()
         ratio = state.coverage.ratio()
         metrics.distinct_items.labels(service).set(state.coverage.distinct())
         if ratio is not None:

@@ -84,6 +84,12 @@ OFFLINE = Service(
             f"{MODULE}.cli:run_evaluate",
         ),
         Command(
+            ("recs", "shoppers"),
+            "simulated shoppers on the API: visits, impressions, clicks and purchases (bounded)",
+            f"{MODULE}.serving_cli:add_shoppers_arguments",
+            f"{MODULE}.serving_cli:run_shoppers",
+        ),
+        Command(
             ("recs", "segment"),
             "segment customers offline (RFM and taste) for merchandising and fallbacks",
             f"{MODULE}.cli:add_segment_arguments",
@@ -148,4 +154,24 @@ REDIS = Service(
     ),
 )
 
-SERVICES = (LEARNER, OFFLINE, API, REDIS)
+
+def _shopper_arguments(run: DemoRun) -> list[str]:
+    duration = run.options.duration + 30
+    return ["--api", _api_address(run), "--customers", str(run.options.shop_customers), "--rate", "20",
+            "--duration", f"{duration:g}"]  # fmt: skip
+
+
+SHOPPERS = Service(
+    name="shoppers",
+    description="simulated shoppers on the storefront's API",
+    demo=DemoProcess(
+        "shoppers visiting",
+        ("recs", "shoppers"),
+        arguments=_shopper_arguments,
+        start_order=95,
+        common_options=(),
+        metrics=None,
+    ),
+)
+
+SERVICES = (LEARNER, OFFLINE, API, REDIS, SHOPPERS)

@@ -18,7 +18,9 @@ def start_redis(run: DemoRun) -> Callable[[], None]:
         port = int(probe.getsockname()[1])
     server = LocalRedis(
         RecommendationServingSettings(
-            redis_port=port, redis_home=run.report_dir / "redis", redis_maxmemory_bytes=256 * 2**20
+            redis_port=port,
+            redis_home=(run.report_dir / "redis").resolve(),
+            redis_maxmemory_bytes=256 * 2**20,
         )
     )
     url = server.start()

@@ -121,3 +121,29 @@ def _memory_size(text: str) -> int:
     if lowered.isdigit():
         return int(lowered)
     raise argparse.ArgumentTypeError(f"not a memory size: {text!r} (try 256mb or 2gb)")
+
+
+def add_shoppers_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--api", required=True, help="the API's base URL, e.g. http://127.0.0.1:8090")
+    parser.add_argument("--customers", type=int, default=2_000, help="customer ids that visit (u-000000...)")
+    parser.add_argument("--rate", type=float, default=20.0, help="visits per second (default 20)")
+    parser.add_argument("--duration", type=float, help="stop after this many seconds")
+    parser.add_argument("--count", type=int, help="stop after this many visits")
+    parser.add_argument("--seed", type=int, default=0, help="the same seed gives the same visits")
+    add_common_options(parser)
+
+
+def run_shoppers(args: argparse.Namespace) -> int:
+    import json
+
+    from consumers.recommendations.shoppers import Shoppers
+    from streaming.replay.signals import stop_on_signals
+
+    if args.duration is None and args.count is None:
+        print("streaming recs shoppers: give --duration or --count (the run is bounded)", file=sys.stderr)
+        return 2
+    shoppers = Shoppers(args.api, args.customers, args.rate, seed=args.seed, stop_event=stop_on_signals())
+    report = shoppers.run(duration=args.duration, count=args.count)
+    print(json.dumps({"visits": report.visits, "clicks": report.clicks, "purchases": report.purchases,
+                      "answers": dict(report.answers)}), flush=True)  # fmt: skip
+    return 0

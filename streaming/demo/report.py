@@ -155,7 +155,8 @@ def plot_latency(data: RunData, path: Path) -> Path:
         axis.set_yscale("log")
         axis.set_ylabel("seconds")
         axis.grid(True, alpha=0.3)
-        axis.legend(fontsize=7)
+        if axis.get_legend_handles_labels()[0]:
+            axis.legend(fontsize=7)
     for axis in list(axes.flat)[len(named) :]:
         axis.set_visible(False)
     figure.suptitle("Latency percentiles (10 s windows)")

@@ -205,7 +205,12 @@ class Demo:
         for service in registry().services.values():
             if service.demo_setup and service.name in self.planned:
                 self.say(f"{service.name}: setting up")
-                self._teardowns.append(resolve(service.demo_setup)(run))
+                try:
+                    self._teardowns.append(resolve(service.demo_setup)(run))
+                except Exception as error:
+                    # Its processes will say what they lack; the rest of the pipeline runs regardless.
+                    self.notes.append(f"{service.name}: setup failed: {error}")
+                    self.say(f"{service.name}: setup failed: {error}")
 
     def _teardown(self) -> None:
         while self._teardowns:
