@@ -21,7 +21,8 @@ class Label(Event, kw_only=True, frozen=True):
     >>> Label(kind="chargeback", entity_id="c-1", event_time=1.7e9, reported_time=1.7e9 + 3600,
     ...       transaction_id="t-1").entity_key()
     'c-1'
-    >>> Label(kind="customer_churned", entity_id="u-7", event_time=1.7e9, reported_time=1.7e9 + 8 * 604_800).kind
+    >>> Label(kind="customer_churned", entity_id="u-7", event_time=1.7e9,
+    ...       reported_time=1.7e9 + 8 * 604_800).kind
     'customer_churned'
     """
 

@@ -168,6 +168,9 @@ def test_fraud_rate_and_label_delay_within_tolerance() -> None:
             else:
                 labels.append(document)
     labels.extend(orjson.loads(record.value) for record in world.finish())
+    churns = [label for label in labels if label["kind"] == "customer_churned"]
+    labels = [label for label in labels if label["kind"] == "chargeback"]
+    assert all(label["transaction_id"] is None for label in churns)
     share = world.fraud_transactions / len(transactions)
     assert share == pytest.approx(0.01, rel=0.2)
     assert len(labels) == world.fraud_transactions
