@@ -87,6 +87,12 @@ class CustomerLifecycleSettings(BaseModel):
         le=1.0,
         description="New customers each week, as a share of the customers not churned.",
     )
+    activity_spread: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=3.0,
+        description="Spread (log-normal sigma) of customers' activity levels around the mean visit rate.",
+    )
     max_cards_per_customer: int = Field(default=3, ge=1, le=10, description="Most cards one customer holds.")
     history_years: float = Field(
         default=3.0,
@@ -258,9 +264,13 @@ class CustomerBase:
         self.home_latitude_offset = np.concatenate([self.home_latitude_offset, rng.normal(0, 0.05, count)])
         self.home_longitude_offset = np.concatenate([self.home_longitude_offset, rng.normal(0, 0.05, count)])
         self.spending_scale = np.concatenate([self.spending_scale, rng.lognormal(0.0, 0.4, count)])
-        # Each card draws its own rate (mean `per_day`); the customer's rate is their sum.
+        # Each card draws its own rate (mean `per_day`); the customer's rate is their sum, times the
+        # customer's activity level (mean 1), which spreads customers from daily to monthly shoppers.
         card_rates = rng.lognormal(math.log(self._per_day) - 0.18, 0.6, int(card_counts.sum()))
         owners = np.repeat(np.arange(first, first + count), card_counts)
+        sigma = self.settings.activity_spread
+        activity = rng.lognormal(-(sigma**2) / 2.0, sigma, count)
+        card_rates = card_rates * activity[owners - first]
         customer_rates = np.bincount(owners - first, weights=card_rates, minlength=count)
         self.visit_rate_per_day = np.concatenate([self.visit_rate_per_day, customer_rates])
         # Hazards vary between customers (gamma with mean 1), so some are far likelier to leave than others.
