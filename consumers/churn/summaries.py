@@ -8,6 +8,9 @@ reads some partitions sees part of a customer's week. `WeeklyPartial` is what a 
 minima, and the *sets* behind the distinct counts ((customer, merchant) pairs, (customer, day) pairs, spend
 per (customer, category)). Partials of the same week merge into exactly the partial of the whole week, and
 only then are distinct counts taken. The state is bounded by customers x merchants, never by transactions.
+
+Amounts are added up in whole cents (held exactly in float64), so sums do not depend on the order of
+addition: any chunking and any partition split give bit-identical totals, and re-runs identical files.
 """
 
 from __future__ import annotations
@@ -173,7 +176,7 @@ class WeeklyPartial:
     merchants
         Distinct (customer_id, merchant_id) pairs with a purchase.
     categories
-        (customer_id, merchant_category) -> purchase_count, purchase_total.
+        (customer_id, merchant_category) -> purchase_count, purchase_total (in cents).
     days
         Distinct (customer_id, day) pairs with a purchase, day = epoch day (UTC).
 
@@ -266,13 +269,13 @@ class WeeklyPartial:
         frame["week"] = str(self.week)
         frame["week_start"] = np.int64(self.week.start_seconds)
         counts = customers["purchase_count"].to_numpy()
-        totals = customers["purchase_total"].to_numpy()
+        cents = customers["purchase_total"].to_numpy()
         frame["purchase_count"] = counts.astype("int64")
-        frame["purchase_total"] = totals
-        frame["purchase_mean"] = np.divide(totals, counts, out=np.zeros_like(totals), where=counts > 0)
-        frame["purchase_max"] = customers["purchase_max"].fillna(0.0).to_numpy()
+        frame["purchase_total"] = cents / 100.0
+        frame["purchase_mean"] = np.divide(cents, counts * 100.0, out=np.zeros_like(cents), where=counts > 0)
+        frame["purchase_max"] = customers["purchase_max"].fillna(0.0).to_numpy() / 100.0
         frame["refund_count"] = customers["refund_count"].to_numpy().astype("int64")
-        frame["refund_total"] = customers["refund_total"].to_numpy()
+        frame["refund_total"] = customers["refund_total"].to_numpy() / 100.0
         for name, table in (
             ("distinct_merchants", self.merchants),
             ("distinct_categories", self.categories),
@@ -292,6 +295,7 @@ class WeeklyPartial:
         frame = self.categories.sort_values(["customer_id", "merchant_category"], ignore_index=True)
         frame.insert(0, "week", str(self.week))
         frame["purchase_count"] = frame["purchase_count"].astype("int64")
+        frame["purchase_total"] = frame["purchase_total"] / 100.0
         return frame
 
     def write(self, directory: Path) -> None:
@@ -322,7 +326,7 @@ class WeeklyPartial:
 
 def _chunk_partial(week: IsoWeek, frame: pd.DataFrame, counts: ChunkCounts) -> WeeklyPartial:
     refund = frame["is_refund"].to_numpy()
-    amount = frame["amount"].to_numpy()
+    amount = np.round(frame["amount"].to_numpy() * 100.0)  # cents: exact, order-free sums
     is_purchase = ~refund
     work = pd.DataFrame(
         {
@@ -357,8 +361,10 @@ def _chunk_partial(week: IsoWeek, frame: pd.DataFrame, counts: ChunkCounts) -> W
             "day": (bought["event_time"].to_numpy() // _DAY_SECONDS).astype("int64"),
         }
     ).drop_duplicates(ignore_index=True)
-    categories = bought.groupby(["customer_id", "merchant_category"], sort=False, as_index=False).agg(
-        purchase_count=("amount", "size"), purchase_total=("amount", "sum")
+    categories = (
+        bought.assign(cents=amount[is_purchase])
+        .groupby(["customer_id", "merchant_category"], sort=False, as_index=False)
+        .agg(purchase_count=("cents", "size"), purchase_total=("cents", "sum"))
     )
     categories["purchase_count"] = categories["purchase_count"].astype("float64")
     return WeeklyPartial(week, customers, merchants, categories, days, counts)
