@@ -7,7 +7,9 @@ always give the same features.
 
 Features (windows of 4, 8 and 13 weeks end at the cut-off):
 
-- recency: `recency_days`, days from the last purchase to the cut-off;
+- recency: `recency_days`, days from the last purchase to the cut-off, and `recency_in_gaps`, the same in
+  units of the customer's own mean gap between purchases (a daily shopper gone for a week is more alarming
+  than a monthly one);
 - frequency: `frequency_4w`, `frequency_8w`, `frequency_13w`, purchases in the window;
 - monetary value: `monetary_4w`, `monetary_8w`, `monetary_13w`, purchase totals in the window;
 - average transaction: `average_transaction_13w` and its trend `basket_trend` (4 weeks vs 13);
@@ -29,6 +31,7 @@ from consumers.churn.weeks import WEEK_SECONDS, IsoWeek
 WINDOWS_WEEKS: tuple[int, ...] = (4, 8, 13)
 FEATURE_COLUMNS: tuple[str, ...] = (
     "recency_days",
+    "recency_in_gaps",
     "frequency_4w",
     "frequency_8w",
     "frequency_13w",
@@ -154,6 +157,9 @@ def build_features(
     refunds = table["refunds_13w"].to_numpy()
     features = pd.DataFrame(index=table.index)
     features["recency_days"] = (end - table["last_purchase_time"].to_numpy()) / 86_400.0
+    observed_days = 7.0 * np.minimum(13.0, table["oldest_age"].to_numpy() + 1.0)
+    mean_gap_days = observed_days / np.maximum(f13, 1.0)
+    features["recency_in_gaps"] = features["recency_days"].to_numpy() / mean_gap_days
     features["frequency_4w"], features["frequency_8w"], features["frequency_13w"] = f4, f8, f13
     features["monetary_4w"], features["monetary_8w"], features["monetary_13w"] = m4, m8, m13
     features["average_transaction_13w"] = average_13
