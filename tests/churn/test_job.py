@@ -120,26 +120,26 @@ def test_rerunning_a_week_gives_identical_files(base: tuple[Path, list[JobResult
     assert _encoded(rerun_sinks, LAST) == _encoded(sinks, LAST)
 
 
-@pytest.mark.parametrize("step", ["extract", "transform", "train", "score", "report", "commit:archive"])
-def test_a_run_killed_between_steps_publishes_nothing_partial_and_the_rerun_is_identical(
-    step: str, base: tuple[Path, list[JobResult], MemorySinks], log: pd.DataFrame, tmp_path: Path
+def test_runs_killed_between_steps_publish_nothing_partial_and_the_next_run_is_identical(
+    base: tuple[Path, list[JobResult], MemorySinks], log: pd.DataFrame, tmp_path: Path
 ) -> None:
     root, _results, sinks = base
     killed = _copy_without(root, LAST, tmp_path / "killed")
+    # Killed after each step in turn, on the same directory, then run to the end once.
+    for step in ("extract", "transform", "train", "score", "report", "commit:archive"):
 
-    def kill(done: str) -> None:
-        if done == step:
-            raise InterruptedRun(step)
+        def kill(done: str, step: str = step) -> None:
+            if done == step:
+                raise InterruptedRun(step)
 
-    partial_sinks = MemorySinks()
-    with pytest.raises(InterruptedRun):
-        ChurnJob(SETTINGS, killed, step_hook=kill).run(LAST, FrameSource(_week_frame(log, LAST)), partial_sinks)
-    assert not partial_sinks.published
-    assert not (killed / "weeks" / str(LAST)).exists()
-    # Only a kill inside the commit leaves the archived week, complete (the re-run rewrites it the same).
-    assert (killed / "archive" / f"week={LAST}").exists() == (step == "commit:archive")
-    leftovers = [path.name for path in (killed / "weeks").iterdir() if path.name.startswith(".")]
-    assert leftovers == []
+        partial_sinks = MemorySinks()
+        with pytest.raises(InterruptedRun):
+            ChurnJob(SETTINGS, killed, step_hook=kill).run(LAST, FrameSource(_week_frame(log, LAST)), partial_sinks)
+        assert not partial_sinks.published, step
+        assert not (killed / "weeks" / str(LAST)).exists(), step
+        # Only a kill inside the commit leaves the archived week, complete (the next run rewrites it the same).
+        assert (killed / "archive" / f"week={LAST}").exists() == (step == "commit:archive"), step
+        assert [path.name for path in (killed / "weeks").iterdir() if path.name.startswith(".")] == [], step
     rerun_sinks = MemorySinks()
     ChurnJob(SETTINGS, killed).run(LAST, FrameSource(_week_frame(log, LAST)), rerun_sinks)
     _assert_same_week(root, killed, LAST)
