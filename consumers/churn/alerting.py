@@ -13,6 +13,7 @@ ids, so subscribers deduplicate), and times at the week's end (re-runs give equa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -51,7 +52,8 @@ class ChurnAlertPolicy:
     >>> policy = ChurnAlertPolicy(threshold=0.5, value_quantile=0.0, rise=0.1)
     >>> week = IsoWeek(2026, 48)
     >>> scores = pd.DataFrame({"customer_id": ["u-1", "u-2"], "probability": [0.7, 0.3],
-    ...     "monetary_value": [500.0, 900.0], "expected_lost_value": [350.0, 270.0], "risk_band": ["high", "low"],
+    ...     "monetary_value": [500.0, 900.0], "expected_lost_value": [350.0, 270.0],
+    ...     "risk_band": ["high", "low"],
     ...     "top_reasons": [["recency_days=30 (typical 3)"], []]})
     >>> alerted, state = policy.select(scores, None, week)
     >>> alerted["customer_id"].tolist()
@@ -103,27 +105,29 @@ class ChurnAlertPolicy:
         """`contracts.Alert`s (kind `churn`) for the selected rows."""
         moment = float(week.end_seconds)
         result = []
-        for row in alerted.itertuples(index=False):
-            reasons = "; ".join(row.top_reasons)
+        rows: list[dict[Any, Any]] = alerted.to_dict("records")
+        for row in rows:
+            probability, lost = float(row["probability"]), float(row["expected_lost_value"])
+            reasons = "; ".join(row["top_reasons"])
             result.append(
                 Alert(
-                    alert_id=stable_alert_id("churn", str(row.customer_id), str(week)),
+                    alert_id=stable_alert_id("churn", str(row["customer_id"]), str(week)),
                     kind="churn",
-                    entity_id=str(row.customer_id),
-                    severity="critical" if row.probability >= max(0.8, self.threshold) else "warning",
-                    score=float(row.probability),
+                    entity_id=str(row["customer_id"]),
+                    severity="critical" if probability >= max(0.8, self.threshold) else "warning",
+                    score=probability,
                     threshold=self.threshold,
                     model_name=model_name,
                     model_version=model_version,
-                    explanation=f"churn risk {row.probability:.0%}, expected lost value {row.expected_lost_value:,.2f}"
+                    explanation=f"churn risk {probability:.0%}, expected lost value {lost:,.2f}"
                     + (f": {reasons}" if reasons else ""),
                     event_time=moment,
                     created_at=moment,
                     attributes={
                         "week": str(week),
-                        "monetary_value": f"{row.monetary_value:.2f}",
-                        "expected_lost_value": f"{row.expected_lost_value:.2f}",
-                        "risk_band": str(row.risk_band),
+                        "monetary_value": f"{float(row['monetary_value']):.2f}",
+                        "expected_lost_value": f"{lost:.2f}",
+                        "risk_band": str(row["risk_band"]),
                     },
                 )
             )

@@ -368,7 +368,7 @@ def backtest(
             f"the log covers {max(span, 0)} complete week(s) ({first} to {last}); a backtest with a "
             f"{horizon_weeks}-week horizon needs at least {horizon_weeks + 2}"
         )
-    specs = [ModelSpec.parse(name, seed=seed, **(model_options or {})) for name in strategies]  # type: ignore[arg-type]
+    specs = [ModelSpec.parse(name, seed=seed, **(model_options or {})) for name in strategies]
     if summaries is None:
         summaries = weekly_summaries(log)
     warmup = max(1, min(warmup_weeks, span - horizon_weeks - 1))

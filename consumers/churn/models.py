@@ -247,7 +247,7 @@ class ChurnModel:
         if self.spec.sampling == "oversample":
             return (positives / negatives) / (float(learnt.sum()) / float((~learnt).sum()))
         if self.spec.sampling == "class_weight":
-            # "balanced" weighs each class by n / (2 n_class): churners count negatives / positives times more.
+            # "balanced" weighs a class by n / (2 n_class): a churner counts negatives / positives times more.
             return positives / negatives
         return 1.0
 

@@ -6,6 +6,8 @@ where other services (the recommender) read RFM features without touching transa
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -55,7 +57,7 @@ def build_profiles(
     >>> summaries = pd.DataFrame({"customer_id": ["u-1", "u-1"], "purchase_count": [3, 1],
     ...     "week_start": [(week - 5).start_seconds, week.start_seconds], "purchase_total": [60.0, 20.0],
     ...     "refund_count": [0, 1], "last_purchase_time": [(week - 5).start_seconds + 10.0,
-    ...     week.start_seconds + 86_400.0], "first_time": [(week - 5).start_seconds + 1.0, week.start_seconds]})
+    ...     week.start_seconds + 86_400.0]})
     >>> categories = pd.DataFrame({"week": ["2026-W48"], "customer_id": ["u-1"],
     ...     "merchant_category": ["grocery"], "purchase_count": [1], "purchase_total": [20.0]})
     >>> profile = build_profiles(summaries, categories, week).iloc[0].to_dict()
@@ -136,9 +138,11 @@ def _preferred(categories: pd.DataFrame, week: IsoWeek, window_weeks: int, top: 
     first = (week - (window_weeks - 1)).index
     indices = categories["week"].map(lambda text: IsoWeek.parse(text).index)
     window = categories[(indices >= first) & (indices <= week.index)]
-    spend = window.groupby(["customer_id", "merchant_category"], as_index=False)["purchase_total"].sum()
+    spend = window.groupby(["customer_id", "merchant_category"])["purchase_total"].sum().reset_index()
     spend = spend.sort_values(
-        ["customer_id", "purchase_total", "merchant_category"], ascending=[True, False, True], kind="stable"
+        by=["customer_id", "purchase_total", "merchant_category"],
+        ascending=[True, False, True],
+        kind="stable",
     )
     return spend.groupby("customer_id", sort=True)["merchant_category"].agg(lambda names: list(names)[:top])
 
@@ -147,25 +151,26 @@ def profile_records(profiles: pd.DataFrame, week: IsoWeek, window_weeks: int) ->
     """The profiles as `CustomerProfile` events for the compacted topic."""
     records = []
     end = float(week.end_seconds)
-    for row in profiles.itertuples(index=False):
-        recency = None if pd.isna(row.recency_days) else round(float(row.recency_days), 4)
-        last = None if pd.isna(row.last_purchase_time) else float(row.last_purchase_time)
+    rows: list[dict[Any, Any]] = profiles.to_dict("records")
+    for row in rows:
+        recency = None if pd.isna(row["recency_days"]) else round(float(row["recency_days"]), 4)
+        last = None if pd.isna(row["last_purchase_time"]) else float(row["last_purchase_time"])
         records.append(
             CustomerProfile(
-                customer_id=str(row.customer_id),
+                customer_id=str(row["customer_id"]),
                 week=str(week),
                 event_time=end,
                 window_weeks=window_weeks,
                 recency_days=recency,
-                frequency=int(row.frequency),
-                monetary_value=round(float(row.monetary_value), 2),
-                average_transaction=round(float(row.average_transaction), 2),
-                refund_count=int(row.refund_count),
-                active_weeks=int(row.active_weeks),
-                tenure_weeks=int(row.tenure_weeks),
-                frequency_trend=round(float(row.frequency_trend), 4),
-                monetary_trend=round(float(row.monetary_trend), 4),
-                preferred_categories=[str(name) for name in row.preferred_categories][:16],
+                frequency=int(row["frequency"]),
+                monetary_value=round(float(row["monetary_value"]), 2),
+                average_transaction=round(float(row["average_transaction"]), 2),
+                refund_count=int(row["refund_count"]),
+                active_weeks=int(row["active_weeks"]),
+                tenure_weeks=int(row["tenure_weeks"]),
+                frequency_trend=round(float(row["frequency_trend"]), 4),
+                monetary_trend=round(float(row["monetary_trend"]), 4),
+                preferred_categories=[str(name) for name in row["preferred_categories"]][:16],
                 last_purchase_time=last,
             )
         )

@@ -70,6 +70,10 @@ def _png(figure: Any) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def _image(description: str, figure: Any) -> str:
+    return f"<img alt='{description}' src='data:image/png;base64,{_png(figure)}'>"
+
+
 def _draw(predictions: dict[str, pd.DataFrame]) -> Any:
     plt = _pyplot()
     figure, (calibration, lift) = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -139,7 +143,8 @@ class ReportContent:
 
     >>> import tempfile
     >>> content = ReportContent(week="2026-W48", model_name="decision_tree", model_version=202648,
-    ...     model_text="|--- recency_days <= 9.5", timings={"extract": 1.0, "train": 2.0}, budget_seconds=60.0)
+    ...     model_text="|--- recency_days <= 9.5", timings={"extract": 1.0, "train": 2.0},
+    ...     budget_seconds=60.0)
     >>> path = write_report(content, Path(tempfile.mkdtemp()) / "report.html")
     >>> "recency_days" in path.read_text()
     True
@@ -202,17 +207,14 @@ def render(content: ReportContent) -> str:
     parts.append("<h2>Job timings</h2><table><tr><th>step</th><th>seconds</th><th>share of budget</th></tr>")
     for name, seconds in content.timings.items():
         parts.append(
-            f"<tr><td>{escape(name)}</td><td>{seconds:,.2f}</td><td>{seconds / content.budget_seconds:.2%}</td></tr>"
+            f"<tr><td>{escape(name)}</td><td>{seconds:,.2f}</td>"
+            f"<td>{seconds / content.budget_seconds:.2%}</td></tr>"
         )
     parts.append("</table>")
-    parts.append(
-        f"<img alt='timings' src='data:image/png;base64,{_png(_timings_figure(content.timings, content.budget_seconds))}'>"
-    )
+    parts.append(_image("timings", _timings_figure(content.timings, content.budget_seconds)))
     if content.holdout is not None and len(content.holdout):
         parts.append(f"<h2>Calibration and lift</h2><p>{escape(content.holdout_note)}</p>")
-        parts.append(
-            f"<img alt='calibration and lift' src='data:image/png;base64,{_png(_draw({content.model_name: content.holdout}))}'>"
-        )
+        parts.append(_image("calibration and lift", _draw({content.model_name: content.holdout})))
     else:
         parts.append(
             f"<h2>Calibration and lift</h2><p>No holdout this week. {escape(content.holdout_note)}</p>"
@@ -220,9 +222,7 @@ def render(content: ReportContent) -> str:
     title = "Rules of the tree" if content.model_name.startswith("decision_tree") else "What the model weighs"
     parts.append(f"<h2>{title}</h2><pre>{escape(content.model_text)}</pre>")
     if content.importances is not None and len(content.importances):
-        parts.append(
-            f"<img alt='importances' src='data:image/png;base64,{_png(_importances_figure(content.importances))}'>"
-        )
+        parts.append(_image("importances", _importances_figure(content.importances)))
     parts.append("</body></html>")
     return "\n".join(parts)
 

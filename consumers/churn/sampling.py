@@ -74,7 +74,8 @@ def split_by_cutoff(
     """Training rows: cut-offs whose labels were known at `evaluation_cutoff` (cut-off + H <= it).
     Evaluation rows: the rows of `evaluation_cutoff`. Nothing in between, so no label leaks.
 
-    >>> examples = pd.DataFrame({"cutoff": ["2026-W01", "2026-W02", "2026-W10"], "churned": [True, False, True]})
+    >>> examples = pd.DataFrame({"cutoff": ["2026-W01", "2026-W02", "2026-W10"],
+    ...     "churned": [True, False, True]})
     >>> training, evaluation = split_by_cutoff(examples, IsoWeek(2026, 10), 8)
     >>> training.frame["cutoff"].tolist(), evaluation.frame["cutoff"].tolist()
     (['2026-W01', '2026-W02'], ['2026-W10'])

@@ -9,6 +9,7 @@ written as Parquet and CSV, each atomically.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -103,19 +104,20 @@ def write_at_risk_list(frame: pd.DataFrame, directory: Path) -> tuple[Path, Path
 def score_records(scores: pd.DataFrame, week: IsoWeek, horizon_weeks: int) -> list[ChurnScore]:
     """The scores as `ChurnScore` events for the `churn-scores` topic."""
     end = float(week.end_seconds)
+    rows: list[dict[Any, Any]] = scores.to_dict("records")
     return [
         ChurnScore(
-            customer_id=str(row.customer_id),
+            customer_id=str(row["customer_id"]),
             week=str(week),
             event_time=end,
-            probability=float(row.probability),
-            risk_band=row.risk_band,
+            probability=float(row["probability"]),
+            risk_band=row["risk_band"],
             horizon_weeks=horizon_weeks,
-            monetary_value=float(row.monetary_value),
-            expected_lost_value=float(row.expected_lost_value),
-            top_reasons=[str(reason) for reason in row.top_reasons][:8],
-            model_name=str(row.model_name),
-            model_version=int(row.model_version),
+            monetary_value=float(row["monetary_value"]),
+            expected_lost_value=float(row["expected_lost_value"]),
+            top_reasons=[str(reason) for reason in row["top_reasons"]][:8],
+            model_name=str(row["model_name"]),
+            model_version=int(row["model_version"]),
         )
-        for row in scores.itertuples(index=False)
+        for row in rows
     ]

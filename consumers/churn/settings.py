@@ -97,7 +97,7 @@ class ChurnSettings(BaseModel):
         default=0.05,
         ge=0.0,
         le=1.0,
-        description="A customer alerted last week is alerted again only if its probability rose by this much.",
+        description="A customer alerted before is alerted again only if its probability rose by this much.",
     )
     top_reasons: int = Field(default=3, ge=1, le=8, description="Reasons given with each score.")
     weekly_budget_seconds: float = Field(

@@ -46,7 +46,9 @@ def test_alerts_are_deduplicated_across_weeks_unless_the_risk_rose() -> None:
 
 def test_only_high_value_customers_are_alerted_and_alerts_are_stable_events() -> None:
     policy = ChurnAlertPolicy(threshold=0.5, min_monetary_value=100.0, value_quantile=0.5)
-    scores = _scores({"a": 0.9, "b": 0.9, "c": 0.9, "d": 0.1}, {"a": 50.0, "b": 500.0, "c": 900.0, "d": 2_000.0})
+    scores = _scores(
+        {"a": 0.9, "b": 0.9, "c": 0.9, "d": 0.1}, {"a": 50.0, "b": 500.0, "c": 900.0, "d": 2_000.0}
+    )
     alerted, _state = policy.select(scores, None, WEEK)
     assert alerted["customer_id"].tolist() == ["c"]  # a is below 100, b below the median value
     alerts = policy.alerts(alerted, WEEK, "random_forest+oversample", 202640)

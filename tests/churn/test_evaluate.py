@@ -70,7 +70,16 @@ def _raw_log(log: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-OPTIONS = ("--customer", "client", "--time", "when", "--amount", "total", "--strategies", "recency,logistic_rfm")
+OPTIONS = (
+    "--customer",
+    "client",
+    "--time",
+    "when",
+    "--amount",
+    "total",
+    "--strategies",
+    "recency,logistic_rfm",
+)
 
 
 def test_the_cli_runs_on_a_csv_and_reports_skipped_rows(
@@ -82,8 +91,22 @@ def test_the_cli_runs_on_a_csv_and_reports_skipped_rows(
     raw.to_csv(path, index=False)
     out = tmp_path / "result.json"
     plot = tmp_path / "plot.png"
-    arguments = _namespace(path, *OPTIONS, "--refund-sign", "negative", "--merchant", "shop", "--category", "kind",
-                           "--horizon-weeks", "4", "--out", str(out), "--plot", str(plot))
+    arguments = _namespace(
+        path,
+        *OPTIONS,
+        "--refund-sign",
+        "negative",
+        "--merchant",
+        "shop",
+        "--category",
+        "kind",
+        "--horizon-weeks",
+        "4",
+        "--out",
+        str(out),
+        "--plot",
+        str(plot),
+    )
     assert cli.run_evaluate(arguments) == 0
     captured = capsys.readouterr()
     assert "skipped 7 of" in captured.err and "without a customer id" in captured.err
@@ -91,16 +114,27 @@ def test_the_cli_runs_on_a_csv_and_reports_skipped_rows(
     assert out.exists() and plot.stat().st_size > 1_000
     parquet = tmp_path / "log.parquet"
     raw.to_parquet(parquet)
-    assert cli.run_evaluate(_namespace(parquet, *OPTIONS, "--refund-sign", "negative", "--horizon-weeks", "4")) == 0
+    assert (
+        cli.run_evaluate(_namespace(parquet, *OPTIONS, "--refund-sign", "negative", "--horizon-weeks", "4"))
+        == 0
+    )
 
 
 @pytest.mark.parametrize(
     ("change", "extra", "message"),
     [
         (lambda raw: raw.drop(columns=["total"]), (), "missing column(s) amount 'total'"),
-        (lambda raw: raw.assign(when=raw["when"].where(raw.index != 3, "not a date")), ("--refund-sign", "negative"), "are not dates"),
+        (
+            lambda raw: raw.assign(when=raw["when"].where(raw.index != 3, "not a date")),
+            ("--refund-sign", "negative"),
+            "are not dates",
+        ),
         (lambda raw: raw, (), "negative amounts; if they are refunds, pass --refund-sign negative"),
-        (lambda raw: raw.assign(total=raw["total"].astype(str).where(raw.index != 5, "abc")), ("--refund-sign", "negative"), "not numbers"),
+        (
+            lambda raw: raw.assign(total=raw["total"].astype(str).where(raw.index != 5, "abc")),
+            ("--refund-sign", "negative"),
+            "not numbers",
+        ),
         (lambda raw: raw.head(0), (), "has no rows"),
         (lambda raw: raw.assign(client=None), ("--refund-sign", "negative"), "no row has both"),
         (lambda raw: raw, ("--refund-sign", "negative", "--strategies", "magic"), "unknown model 'magic'"),
@@ -139,7 +173,12 @@ def test_a_short_log_missing_file_and_unknown_type_are_clear_errors(
 
 def test_refund_column_and_epoch_milliseconds() -> None:
     raw = pd.DataFrame(
-        {"id": ["a", "a", "b"], "ts": [1.77e12, 1.7701e12, 1.7702e12], "value": [5.0, 5.0, 7.0], "type": ["sale", "refund", "sale"]}
+        {
+            "id": ["a", "a", "b"],
+            "ts": [1.77e12, 1.7701e12, 1.7702e12],
+            "value": [5.0, 5.0, 7.0],
+            "type": ["sale", "refund", "sale"],
+        }
     )
     columns = LogColumns(customer="id", time="ts", amount="value", refund_column="type", time_unit="ms")
     loaded = prepare_log(raw, columns)

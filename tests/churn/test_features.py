@@ -28,8 +28,12 @@ def test_a_feature_at_a_cutoff_is_unchanged_when_later_data_is_added() -> None:
     pdt.assert_frame_equal(before, after, check_exact=True)
     # The same holds through the training examples: only the labels look ahead.
     examples = labelled_examples(full, [cutoff - 2, cutoff], 8, START_WEEK + 19)
-    again = labelled_examples(pd.concat([full, full.assign(week_start=full["week_start"] + 40 * 604_800)]),
-                              [cutoff - 2, cutoff], 8, START_WEEK + 19)
+    again = labelled_examples(
+        pd.concat([full, full.assign(week_start=full["week_start"] + 40 * 604_800)]),
+        [cutoff - 2, cutoff],
+        8,
+        START_WEEK + 19,
+    )
     pdt.assert_frame_equal(examples, again)
 
 
@@ -43,7 +47,9 @@ def test_garbage_after_the_cutoff_cannot_reach_the_features() -> None:
         purchase_total=1e9,
         last_purchase_time=summaries["last_purchase_time"] + shift,
     )
-    pdt.assert_frame_equal(build_features(summaries, cutoff), build_features(pd.concat([summaries, future]), cutoff))
+    pdt.assert_frame_equal(
+        build_features(summaries, cutoff), build_features(pd.concat([summaries, future]), cutoff)
+    )
 
 
 def test_features_mean_what_they_say() -> None:
@@ -57,7 +63,9 @@ def test_features_mean_what_they_say() -> None:
     age = (cutoff.start_seconds - rows["week_start"]) // 604_800
     for weeks in (4, 8, 13):
         assert features.loc[customer, f"frequency_{weeks}w"] == rows.loc[age < weeks, "purchase_count"].sum()
-        assert np.isclose(features.loc[customer, f"monetary_{weeks}w"], rows.loc[age < weeks, "purchase_total"].sum())
+        assert np.isclose(
+            features.loc[customer, f"monetary_{weeks}w"], rows.loc[age < weeks, "purchase_total"].sum()
+        )
     last = rows["last_purchase_time"].max()
     assert np.isclose(features.loc[customer, "recency_days"], (cutoff.end_seconds - last) / 86_400)
     assert (features["recency_days"] >= 0).all() and (features["tenure_weeks"] >= 1).all()

@@ -47,12 +47,16 @@ def log() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def base(log: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[JobResult], MemorySinks]:
+def base(
+    log: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, list[JobResult], MemorySinks]:
     root = tmp_path_factory.mktemp("churn-base")
     job = ChurnJob(SETTINGS, root)
     sinks = MemorySinks()
     results = [
-        job.run(START_WEEK + offset, FrameSource(_week_frame(log, START_WEEK + offset), chunk_rows=2_000), sinks)
+        job.run(
+            START_WEEK + offset, FrameSource(_week_frame(log, START_WEEK + offset), chunk_rows=2_000), sinks
+        )
         for offset in range(WEEKS)
     ]
     return root, results, sinks
@@ -67,10 +71,14 @@ def _copy_without(root: Path, week: IsoWeek, destination: Path) -> Path:
 
 def _assert_same_week(left: Path, right: Path, week: IsoWeek) -> None:
     for name in DATA_FILES:
-        assert (left / "weeks" / str(week) / name).read_bytes() == (right / "weeks" / str(week) / name).read_bytes(), name
+        assert (left / "weeks" / str(week) / name).read_bytes() == (
+            right / "weeks" / str(week) / name
+        ).read_bytes(), name
     for name in ("summaries.parquet", "categories.parquet", "storage.json"):
         archived = f"week={week}"
-        assert (left / "archive" / archived / name).read_bytes() == (right / "archive" / archived / name).read_bytes()
+        assert (left / "archive" / archived / name).read_bytes() == (
+            right / "archive" / archived / name
+        ).read_bytes()
 
 
 def _encoded(sinks: MemorySinks, week: IsoWeek) -> list[bytes]:
@@ -81,7 +89,9 @@ def _encoded(sinks: MemorySinks, week: IsoWeek) -> list[bytes]:
 LAST = START_WEEK + (WEEKS - 1)
 
 
-def test_the_job_trains_once_history_allows_and_writes_every_output(base: tuple[Path, list[JobResult], MemorySinks]) -> None:
+def test_the_job_trains_once_history_allows_and_writes_every_output(
+    base: tuple[Path, list[JobResult], MemorySinks],
+) -> None:
     root, results, sinks = base
     assert results[0].model_name is None and results[0].customers_profiled > 0
     trained = [result for result in results if result.model_name]
@@ -96,12 +106,18 @@ def test_the_job_trains_once_history_allows_and_writes_every_output(base: tuple[
     assert last.storage["reduction"] > 1.0
     directory = root / "weeks" / str(LAST)
     at_risk = pd.read_parquet(directory / "at_risk.parquet")
-    assert at_risk["expected_lost_value"].is_monotonic_decreasing and at_risk["rank"].tolist() == list(range(1, len(at_risk) + 1))
+    assert at_risk["expected_lost_value"].is_monotonic_decreasing and at_risk["rank"].tolist() == list(
+        range(1, len(at_risk) + 1)
+    )
     assert (at_risk["probability"] >= SETTINGS.at_risk_probability).all()
     csv = pd.read_csv(directory / "at_risk.csv")
     assert csv["customer_id"].tolist() == at_risk["customer_id"].tolist()
     report = (directory / "report.html").read_text()
-    assert report.count("data:image/png;base64") >= 3 and "What the model weighs" in report and "Holdout" in report
+    assert (
+        report.count("data:image/png;base64") >= 3
+        and "What the model weighs" in report
+        and "Holdout" in report
+    )
     outputs = sinks.published[str(LAST)]
     assert len(outputs.scores) == last.customers_scored and len(outputs.profiles) == last.customers_profiled
     assert all(alert.kind == "churn" for alert in outputs.alerts) and len(outputs.alerts) == last.alerts
@@ -111,7 +127,9 @@ def test_the_job_trains_once_history_allows_and_writes_every_output(base: tuple[
     assert len(storage) == WEEKS + 1
 
 
-def test_rerunning_a_week_gives_identical_files(base: tuple[Path, list[JobResult], MemorySinks], log: pd.DataFrame, tmp_path: Path) -> None:
+def test_rerunning_a_week_gives_identical_files(
+    base: tuple[Path, list[JobResult], MemorySinks], log: pd.DataFrame, tmp_path: Path
+) -> None:
     root, _results, sinks = base
     again = shutil.copytree(root, tmp_path / "again")
     rerun_sinks = MemorySinks()
@@ -134,10 +152,12 @@ def test_runs_killed_between_steps_publish_nothing_partial_and_the_next_run_is_i
 
         partial_sinks = MemorySinks()
         with pytest.raises(InterruptedRun):
-            ChurnJob(SETTINGS, killed, step_hook=kill).run(LAST, FrameSource(_week_frame(log, LAST)), partial_sinks)
+            ChurnJob(SETTINGS, killed, step_hook=kill).run(
+                LAST, FrameSource(_week_frame(log, LAST)), partial_sinks
+            )
         assert not partial_sinks.published, step
         assert not (killed / "weeks" / str(LAST)).exists(), step
-        # Only a kill inside the commit leaves the archived week, complete (the next run rewrites it the same).
+        # Only a kill inside the commit leaves the archived week, complete (the next run rewrites it alike).
         assert (killed / "archive" / f"week={LAST}").exists() == (step == "commit:archive"), step
         assert [path.name for path in (killed / "weeks").iterdir() if path.name.startswith(".")] == [], step
     rerun_sinks = MemorySinks()
@@ -155,19 +175,28 @@ def test_partition_split_runs_merge_into_exactly_the_whole_run(
     partition = frame["card_id"].map(lambda card: zlib.crc32(card.encode()) % 3)
     assert frame.groupby("customer_id")["card_id"].nunique().max() > 1  # customers span partitions
     for number in range(3):  # three workers, each on its partitions
-        ChurnJob(SETTINGS, split).transform_partition(LAST, FrameSource(frame[partition == number]), f"worker-{number}")
+        ChurnJob(SETTINGS, split).transform_partition(
+            LAST, FrameSource(frame[partition == number]), f"worker-{number}"
+        )
     split_sinks = MemorySinks()
     ChurnJob(SETTINGS, split).run(LAST, None, split_sinks)
     for name in ("summaries.parquet", "categories.parquet"):
-        assert (split / "archive" / f"week={LAST}" / name).read_bytes() == (root / "archive" / f"week={LAST}" / name).read_bytes()
+        assert (split / "archive" / f"week={LAST}" / name).read_bytes() == (
+            root / "archive" / f"week={LAST}" / name
+        ).read_bytes()
     for name in DATA_FILES:
-        assert (split / "weeks" / str(LAST) / name).read_bytes() == (root / "weeks" / str(LAST) / name).read_bytes()
-    assert _encoded(split_sinks, LAST)[: len(sinks.published[str(LAST)].profiles)] == _encoded(sinks, LAST)[
-        : len(sinks.published[str(LAST)].profiles)
-    ]
+        assert (split / "weeks" / str(LAST) / name).read_bytes() == (
+            root / "weeks" / str(LAST) / name
+        ).read_bytes()
+    assert (
+        _encoded(split_sinks, LAST)[: len(sinks.published[str(LAST)].profiles)]
+        == _encoded(sinks, LAST)[: len(sinks.published[str(LAST)].profiles)]
+    )
 
 
-def test_alerts_are_not_repeated_unless_the_risk_rose(base: tuple[Path, list[JobResult], MemorySinks]) -> None:
+def test_alerts_are_not_repeated_unless_the_risk_rose(
+    base: tuple[Path, list[JobResult], MemorySinks],
+) -> None:
     root, results, _sinks = base
     repeated = 0
     for offset in range(1, WEEKS):
@@ -180,10 +209,15 @@ def test_alerts_are_not_repeated_unless_the_risk_rose(base: tuple[Path, list[Job
         before = pd.read_parquet(state).set_index("customer_id")["alerted_probability"]
         again = alerted[alerted["customer_id"].isin(before.index)]
         repeated += len(again)
-        assert (again["probability"].to_numpy() >= again["customer_id"].map(before).to_numpy() + SETTINGS.alert_rise - 1e-9).all()
+        assert (
+            again["probability"].to_numpy()
+            >= again["customer_id"].map(before).to_numpy() + SETTINGS.alert_rise - 1e-9
+        ).all()
         # Everyone still at risk and alerted before stays in the state: never alerted twice for the same risk.
         kept = pd.read_parquet(root / "weeks" / str(week) / "alert_state.parquet")
         scores = pd.read_parquet(root / "weeks" / str(week) / "scores.parquet")
-        at_risk_before = scores[(scores["probability"] >= SETTINGS.alert_probability) & scores["customer_id"].isin(before.index)]
+        at_risk_before = scores[
+            (scores["probability"] >= SETTINGS.alert_probability) & scores["customer_id"].isin(before.index)
+        ]
         assert set(at_risk_before["customer_id"]) <= set(kept["customer_id"])
     assert sum(result.alerts for result in results) > 0

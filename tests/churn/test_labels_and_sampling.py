@@ -18,7 +18,12 @@ def test_churn_is_no_purchase_in_the_horizon_and_h_is_configurable() -> None:
     summaries = pd.DataFrame(
         {
             "customer_id": ["a", "b", "c", "d"],
-            "week_start": [(week + 1).start_seconds, (week + 3).start_seconds, (week + 5).start_seconds, week.start_seconds],
+            "week_start": [
+                (week + 1).start_seconds,
+                (week + 3).start_seconds,
+                (week + 5).start_seconds,
+                week.start_seconds,
+            ],
             "purchase_count": [2, 1, 4, 9],
         }
     )

@@ -1,4 +1,4 @@
-"""Models: each kind learns, sampling is corrected back to real probabilities, incremental updates are cheap."""
+"""Models: each kind learns, sampling is undone to true probabilities, incremental updates are cheap."""
 
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ def split() -> tuple[TrainingRows, pd.DataFrame]:
 
 
 @pytest.mark.parametrize("kind", MODEL_KINDS)
-def test_every_kind_ranks_churners_above_the_others(kind: str, split: tuple[TrainingRows, pd.DataFrame]) -> None:
+def test_every_kind_ranks_churners_above_the_others(
+    kind: str, split: tuple[TrainingRows, pd.DataFrame]
+) -> None:
     from sklearn.metrics import roc_auc_score
 
     training, evaluation = split
@@ -42,7 +44,9 @@ def test_every_kind_ranks_churners_above_the_others(kind: str, split: tuple[Trai
     assert model.describe()
 
 
-def test_sampling_is_undone_so_probabilities_match_the_churn_rate(split: tuple[TrainingRows, pd.DataFrame]) -> None:
+def test_sampling_is_undone_so_probabilities_match_the_churn_rate(
+    split: tuple[TrainingRows, pd.DataFrame],
+) -> None:
     training, evaluation = split
     rate = evaluation["churned"].mean()
     for sampling in ("none", "oversample", "class_weight"):
@@ -54,7 +58,9 @@ def test_sampling_is_undone_so_probabilities_match_the_churn_rate(split: tuple[T
     assert raw.predict_proba(evaluation).mean() < 2 * rate  # oversampled to 50 %, corrected back
 
 
-def test_the_decision_tree_gives_its_rules_and_is_depth_limited(split: tuple[TrainingRows, pd.DataFrame]) -> None:
+def test_the_decision_tree_gives_its_rules_and_is_depth_limited(
+    split: tuple[TrainingRows, pd.DataFrame],
+) -> None:
     training, _evaluation = split
     model = ChurnModel(ModelSpec.parse("decision_tree+class_weight", max_depth=3))
     model.fit(training)

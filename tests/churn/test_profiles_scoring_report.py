@@ -50,7 +50,9 @@ def test_profiles_equal_a_direct_computation_and_travel_as_events(log: pd.DataFr
     assert np.allclose(profiles.loc[common, "monetary_value"], bought.groupby("customer_id")["amount"].sum())
     top = bought.groupby(["customer_id", "merchant_category"])["amount"].sum().reset_index()
     customer = common[0]
-    mine = top[top["customer_id"] == customer].sort_values(["amount", "merchant_category"], ascending=[False, True])
+    mine = top[top["customer_id"] == customer].sort_values(
+        ["amount", "merchant_category"], ascending=[False, True]
+    )
     assert profiles.loc[customer, "preferred_categories"] == mine["merchant_category"].head(3).tolist()
     records = profile_records(profiles.reset_index(), WEEK, 13)
     decoded = Codec(CustomerProfile).decode(encode(records[0]))
@@ -61,7 +63,9 @@ def test_profiles_equal_a_direct_computation_and_travel_as_events(log: pd.DataFr
     }
 
 
-def test_scores_are_ordered_by_expected_lost_value_and_written_atomically(log: pd.DataFrame, tmp_path: Path) -> None:
+def test_scores_are_ordered_by_expected_lost_value_and_written_atomically(
+    log: pd.DataFrame, tmp_path: Path
+) -> None:
     summaries = weekly_summaries(log)
     examples = labelled_examples(summaries, [WEEK - 9, WEEK - 8], 8, WEEK, active_weeks=4)
     model = ChurnModel(ModelSpec.parse("decision_tree+oversample", max_depth=4))
@@ -70,14 +74,20 @@ def test_scores_are_ordered_by_expected_lost_value_and_written_atomically(log: p
     scores = score_customers(model, features, WEEK, medium=0.2, high=0.5, top_reasons=2)
     assert len(scores) == len(features)
     assert scores["expected_lost_value"].is_monotonic_decreasing
-    assert np.allclose(scores["expected_lost_value"], (scores["probability"] * scores["monetary_value"]).round(2), atol=0.011)
+    assert np.allclose(
+        scores["expected_lost_value"], (scores["probability"] * scores["monetary_value"]).round(2), atol=0.011
+    )
     assert set(scores["risk_band"]) <= {"low", "medium", "high"}
     assert (scores.loc[scores["probability"] >= 0.5, "risk_band"] == "high").all()
     listed = at_risk_list(scores, 0.2)
     parquet, csv = write_at_risk_list(listed, tmp_path)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["at_risk.csv", "at_risk.parquet"]
     back = pd.read_csv(csv)
-    assert back["customer_id"].tolist() == listed["customer_id"].tolist() == pd.read_parquet(parquet)["customer_id"].tolist()
+    assert (
+        back["customer_id"].tolist()
+        == listed["customer_id"].tolist()
+        == pd.read_parquet(parquet)["customer_id"].tolist()
+    )
     records = score_records(scores.head(5), WEEK, 8)
     decoded = Codec(ChurnScore).decode(encode(records[0]))
     assert decoded.model_version == WEEK.year * 100 + WEEK.week and decoded.horizon_weeks == 8

@@ -22,7 +22,10 @@ def test_iso_weeks_match_the_calendar_and_round_trip() -> None:
         monday = dt.datetime.fromtimestamp(week.start_seconds, tz=dt.UTC)
         assert monday.isocalendar()[:2] == (week.year, week.week) and monday.weekday() == 0
         assert IsoWeek.parse(str(week)) == week and week.index == index
-        assert IsoWeek.containing(week.end_seconds - 0.001) == week and IsoWeek.containing(week.end_seconds) == week + 1
+        assert (
+            IsoWeek.containing(week.end_seconds - 0.001) == week
+            and IsoWeek.containing(week.end_seconds) == week + 1
+        )
     assert len(week_range(IsoWeek(2026, 1), IsoWeek(2027, 1))) == 54  # 2026 has 53 ISO weeks
     for text in ("2026-48", "W48", "2026-W54", "2025-W53", ""):
         with pytest.raises(ValueError, match="ISO week"):
@@ -68,6 +71,9 @@ def test_the_storage_report_compares_raw_and_summary_bytes(tmp_path: Path) -> No
         _week(archive, IsoWeek(2026, 40) + offset, offset)
     report = archive.storage_report()
     assert report["week"].tolist() == ["2026-W40", "2026-W41", "2026-W42", "total"]
-    assert report.iloc[-1]["raw_bytes"] == 120_000 and report.iloc[-1]["summary_bytes"] == report.iloc[:-1]["summary_bytes"].sum()
+    assert (
+        report.iloc[-1]["raw_bytes"] == 120_000
+        and report.iloc[-1]["summary_bytes"] == report.iloc[:-1]["summary_bytes"].sum()
+    )
     assert (report["reduction"] > 1).all()
     assert len(archive.read(IsoWeek(2026, 41), IsoWeek(2026, 42))) == report.iloc[1:3]["customers"].sum()
