@@ -152,6 +152,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
                     "trees": settings.trees,
                     "min_samples_leaf": settings.min_samples_leaf,
                     "oversample_share": settings.oversample_share,
+                    "jobs": settings.jobs,
                 },
                 advance=progress.advance,
                 summaries=summaries,

@@ -114,52 +114,54 @@ def build_features(
     age = ((cutoff.start_seconds - visible["week_start"].to_numpy()) // WEEK_SECONDS).astype("int64")
     purchases = visible["purchase_count"].to_numpy(dtype="float64")
     totals = visible["purchase_total"].to_numpy(dtype="float64")
-    columns: dict[str, np.ndarray] = {"customer_id": visible["customer_id"].to_numpy()}
+    # Sums per customer with bincount over factorised ids: one float array per feature, never a wide
+    # frame of every row, which keeps a million customers x 13 weeks in memory and fast.
+    codes, customers = pd.factorize(visible["customer_id"], sort=True)
+    count = len(customers)
+
+    def total(values: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        weights = values if mask is None else np.where(mask, values, 0.0)
+        return np.bincount(codes, weights=weights, minlength=count)
+
+    inside_13, inside_4 = age < 13, age < 4
+    bought = purchases > 0
+    table: dict[str, np.ndarray] = {}
     for weeks in (1, 4, 8, 13):
-        inside = age < weeks
-        columns[f"f{weeks}"] = np.where(inside, purchases, 0.0)
-        columns[f"m{weeks}"] = np.where(inside, totals, 0.0)
-    inside_13 = age < 13
-    inside_4 = age < 4
-    columns["active_window"] = np.where(age < active_weeks, purchases, 0.0)
-    columns["previous_4_of_5"] = np.where((age >= 1) & (age < 5), purchases, 0.0)
-    columns["active_weeks_13w"] = (inside_13 & (purchases > 0)).astype("float64")
-    columns["active_days_4w"] = np.where(inside_4, visible["active_days"].to_numpy(dtype="float64"), 0.0)
-    columns["refunds_13w"] = np.where(inside_13, visible["refund_count"].to_numpy(dtype="float64"), 0.0)
-    columns["online_13w"] = np.where(inside_13, visible["channel_online"].to_numpy(dtype="float64"), 0.0)
+        table[f"f{weeks}"] = total(purchases, age < weeks)
+        table[f"m{weeks}"] = total(totals, age < weeks)
+    table["active_window"] = total(purchases, age < active_weeks)
+    table["previous_4_of_5"] = total(purchases, (age >= 1) & (age < 5))
+    table["active_weeks_13w"] = total((inside_13 & bought).astype("float64"))
+    table["active_weeks_4w"] = total((inside_4 & bought).astype("float64"))
+    table["active_days_4w"] = total(visible["active_days"].to_numpy(dtype="float64"), inside_4)
+    table["refunds_13w"] = total(visible["refund_count"].to_numpy(dtype="float64"), inside_13)
+    table["online_13w"] = total(visible["channel_online"].to_numpy(dtype="float64"), inside_13)
     merchants = visible["distinct_merchants"].to_numpy(dtype="float64")
-    columns["merchants_4w"] = np.where(inside_4, merchants, 0.0)
-    columns["merchants_13w"] = np.where(inside_13, merchants, 0.0)
-    columns["active_weeks_4w"] = (inside_4 & (purchases > 0)).astype("float64")
-    columns["last_purchase_time"] = visible["last_purchase_time"].to_numpy(dtype="float64")
-    columns["oldest_age"] = np.where(purchases > 0, age, -1).astype("float64")
-    work = pd.DataFrame(columns)
-    grouped = work.groupby("customer_id", sort=True)
-    sums = grouped[
-        [name for name in columns if name not in ("customer_id", "last_purchase_time", "oldest_age")]
-    ]
-    table = sums.sum()
-    table["last_purchase_time"] = grouped["last_purchase_time"].max()
-    table["oldest_age"] = grouped["oldest_age"].max()
-    table = table[table["active_window"] > 0]
-    f1, f4, f8, f13 = (table[f"f{weeks}"].to_numpy() for weeks in (1, 4, 8, 13))
-    m4, m8, m13 = (table[f"m{weeks}"].to_numpy() for weeks in (4, 8, 13))
+    table["merchants_4w"] = total(merchants, inside_4)
+    table["merchants_13w"] = total(merchants, inside_13)
+    last_purchase = np.full(count, -np.inf)
+    np.fmax.at(last_purchase, codes, visible["last_purchase_time"].to_numpy(dtype="float64"))
+    table["last_purchase_time"] = last_purchase
+    oldest = np.full(count, -1.0)
+    np.maximum.at(oldest, codes, np.where(bought, age, -1).astype("float64"))
+    table["oldest_age"] = oldest
+    keep = table["active_window"] > 0
+    table = {name: values[keep] for name, values in table.items()}
+    index = pd.Index(np.asarray(customers)[keep], name="customer_id", dtype="str")
+    f1, f4, f8, f13 = (table[f"f{weeks}"] for weeks in (1, 4, 8, 13))
+    m4, m8, m13 = (table[f"m{weeks}"] for weeks in (4, 8, 13))
     average_13 = np.divide(m13, f13, out=np.zeros_like(m13), where=f13 > 0)
     average_4 = np.divide(m4, f4, out=average_13.copy(), where=f4 > 0)
-    weeks_4 = table["active_weeks_4w"].to_numpy()
-    weeks_13 = table["active_weeks_13w"].to_numpy()
-    per_week_4 = np.divide(
-        table["merchants_4w"].to_numpy(), weeks_4, out=np.zeros_like(f4), where=weeks_4 > 0
-    )
-    per_week_13 = np.divide(
-        table["merchants_13w"].to_numpy(), weeks_13, out=np.zeros_like(f4), where=weeks_13 > 0
-    )
-    refunds = table["refunds_13w"].to_numpy()
-    features = pd.DataFrame(index=table.index)
-    features["recency_days"] = (end - table["last_purchase_time"].to_numpy()) / 86_400.0
-    observed_days = 7.0 * np.minimum(13.0, table["oldest_age"].to_numpy() + 1.0)
+    weeks_4 = table["active_weeks_4w"]
+    weeks_13 = table["active_weeks_13w"]
+    per_week_4 = np.divide(table["merchants_4w"], weeks_4, out=np.zeros_like(f4), where=weeks_4 > 0)
+    per_week_13 = np.divide(table["merchants_13w"], weeks_13, out=np.zeros_like(f4), where=weeks_13 > 0)
+    refunds = table["refunds_13w"]
+    features = pd.DataFrame(index=index)
+    features["recency_days"] = (end - table["last_purchase_time"]) / 86_400.0
+    observed_days = 7.0 * np.minimum(13.0, table["oldest_age"] + 1.0)
     mean_gap_days = observed_days / np.maximum(f13, 1.0)
-    features["recency_in_gaps"] = features["recency_days"].to_numpy() / mean_gap_days
+    features["recency_in_gaps"] = features["recency_days"] / mean_gap_days
     features["frequency_4w"], features["frequency_8w"], features["frequency_13w"] = f4, f8, f13
     features["monetary_4w"], features["monetary_8w"], features["monetary_13w"] = m4, m8, m13
     features["average_transaction_13w"] = average_13
@@ -170,17 +172,17 @@ def build_features(
     features["monetary_trend"] = np.divide(
         m4 - (m8 - m4), (m8 - m4) + average_13, out=np.zeros_like(m4), where=(m8 - m4) + average_13 > 0
     )
-    features["last_week_change"] = _trend(f1, table["previous_4_of_5"].to_numpy() / 4.0)
+    features["last_week_change"] = _trend(f1, table["previous_4_of_5"] / 4.0)
     features["active_weeks_13w"] = weeks_13
-    features["active_days_4w"] = table["active_days_4w"].to_numpy()
+    features["active_days_4w"] = table["active_days_4w"]
     features["refund_share_13w"] = refunds / (f13 + refunds)
     features["merchants_per_week_4w"] = per_week_4
     features["merchant_trend"] = np.divide(
         per_week_4 - per_week_13, per_week_13, out=np.zeros_like(f4), where=per_week_13 > 0
     )
     features["online_share_13w"] = np.divide(
-        table["online_13w"].to_numpy(), f13 + refunds, out=np.zeros_like(f4), where=(f13 + refunds) > 0
+        table["online_13w"], f13 + refunds, out=np.zeros_like(f4), where=(f13 + refunds) > 0
     )
-    features["tenure_weeks"] = table["oldest_age"].to_numpy() + 1.0
+    features["tenure_weeks"] = table["oldest_age"] + 1.0
     features.index.name = "customer_id"
     return features[list(FEATURE_COLUMNS)]

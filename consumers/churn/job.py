@@ -346,6 +346,7 @@ class ChurnJob:
         self.partials_dir = self.root / "partials"
         self.step_hook = step_hook
         self._current: tuple[IsoWeek, pd.DataFrame] = (IsoWeek(1970, 2), pd.DataFrame(columns=SUMMARY_INPUTS))
+        self._week_cache: dict[int, pd.DataFrame | None] = {}
         self.weeks_dir.mkdir(parents=True, exist_ok=True)
         clean_leftovers(self.weeks_dir)
 
@@ -436,6 +437,7 @@ class ChurnJob:
         categories = partial.category_totals()
         result.counts = {key: int(value) for key, value in vars(partial.counts).items()}
         self._current = (week, summaries)
+        self._week_cache = {}  # each archived week is read once per run
         recent = self._window(week - (settings.history_weeks - 1), week)
         profiles = build_profiles(
             recent, self._categories(week, categories), week, window_weeks=settings.profile_weeks
@@ -539,10 +541,20 @@ class ChurnJob:
         weeks, and this run's week (not archived until the commit). Read per window, so memory holds one
         window of weeks at a time, not the whole history."""
         current_week, current = self._current
-        archived = self.archive.read(first, min(last, current_week - 1), columns=list(SUMMARY_INPUTS))
-        frames = [archived] if len(archived) else []
-        if first <= current_week <= last and len(current):
-            frames.append(current[list(SUMMARY_INPUTS)])
+        frames = []
+        for index in range(first.index, last.index + 1):
+            frame: pd.DataFrame | None
+            if index == current_week.index:
+                frame = current[list(SUMMARY_INPUTS)]
+            elif index in self._week_cache:
+                frame = self._week_cache[index]
+            else:
+                week = IsoWeek.from_index(index)
+                has = index < current_week.index and self.archive.has(week)
+                frame = self.archive.read(week, week, columns=list(SUMMARY_INPUTS)) if has else None
+                self._week_cache[index] = frame
+            if frame is not None and len(frame):
+                frames.append(frame)
         if not frames:
             return current[list(SUMMARY_INPUTS)].iloc[:0]
         return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
@@ -589,11 +601,13 @@ class ChurnJob:
             result.notes.append(f"no model yet: the first model comes with week {earliest + horizon}")
             return None, None, f"Training starts once {earliest} has a complete {horizon}-week horizon."
         count = settings.training_cutoffs
-        # The newest `count` labelled cut-offs train the model; the `count` before them (labelled `horizon`
-        # weeks before the newest) train the holdout check, judged on the newest.
+        # The newest `count` labelled cut-offs train the model. Without stored scores for the newest one,
+        # the `count` cut-offs labelled `horizon` weeks before it train a model for the holdout check.
         wanted = [newest - offset for offset in range(horizon + count) if newest - offset >= earliest]
         training_weeks = sorted(cutoff for cutoff in wanted if newest - cutoff < count)
         holdout_weeks = sorted(cutoff for cutoff in wanted if newest - cutoff >= horizon)[-count:]
+        if (self.week_dir(newest) / "scores.parquet").exists() or not settings.train_holdout_when_missing:
+            holdout_weeks = []
         examples = self._examples(sorted(set(training_weeks) | set(holdout_weeks)), week)
         if examples.empty:
             return None, None, "No customer at the labelled cut-offs."
@@ -606,24 +620,38 @@ class ChurnJob:
             return None, None, "The training rows have a single class."
         holdout_frame: pd.DataFrame | None = None
         note = f"No holdout: no cut-off labelled {horizon} weeks before {newest} yet."
-        before = self._bounded(examples[np.isin(week_of, [cutoff.index for cutoff in holdout_weeks])])
-        if len(before) and before[LABEL_COLUMN].nunique() == 2:
+        scored_then = self.week_dir(newest) / "scores.parquet"
+        before = pd.DataFrame()
+        if not scored_then.exists() and settings.train_holdout_when_missing:
+            before = self._bounded(examples[np.isin(week_of, [cutoff.index for cutoff in holdout_weeks])])
+        if scored_then.exists():
+            # The honest backtest: what the job predicted at the newest labelled cut-off, against what
+            # happened since. It costs no training.
+            predicted = pd.read_parquet(scored_then, columns=["customer_id", "probability"])
+            labelled = examples.loc[week_of == newest.index, [CUTOFF_COLUMN, "customer_id", LABEL_COLUMN]]
+            holdout_frame = labelled.merge(predicted, on="customer_id", how="inner")
+            note = (
+                f"Holdout: the scores written for {newest} ({len(holdout_frame):,} customers), against churn "
+                f"observed in the {horizon} weeks since."
+            )
+        elif len(before) and before[LABEL_COLUMN].nunique() == 2:
             check = ChurnModel(spec)
             check.fit(TrainingRows(before.reset_index(drop=True)))
             test = examples[week_of == newest.index].reset_index(drop=True)
             holdout_frame = test[[CUTOFF_COLUMN, "customer_id", LABEL_COLUMN]].copy()
             holdout_frame["probability"] = np.round(check.predict_proba(test), 6)
+            note = (
+                f"Holdout: cut-off {newest} ({len(test):,} customers, churn = no purchase in the {horizon} "
+                f"weeks after), scored by a model trained on {len(holdout_weeks)} cut-off(s) labelled "
+                "before it."
+            )
+        if holdout_frame is not None:
             if holdout_frame[LABEL_COLUMN].nunique() == 2:
                 from sklearn.metrics import roc_auc_score
 
                 result.holdout_roc_auc = float(
                     roc_auc_score(holdout_frame[LABEL_COLUMN], holdout_frame["probability"])
                 )
-            note = (
-                f"Holdout: cut-off {newest} ({len(test):,} customers, churn = no purchase in the {horizon} "
-                f"weeks after), scored by a model trained on {len(holdout_weeks)} cut-off(s) labelled "
-                "before it."
-            )
             holdout_frame.to_parquet(staging / "holdout.parquet", index=False)
         model = ChurnModel(spec)
         result.full_retrain_cpu_seconds = model.fit(rows)

@@ -49,6 +49,8 @@ class ModelSpec:
         Depth limit of the decision tree and of the forest's trees (kept small: readable rules).
     trees
         Trees in the random forest; models in River's ARF are `min(trees, 10)`.
+    jobs
+        Cores scikit-learn's forest uses (its result does not depend on it).
     min_samples_leaf
         Smallest leaf of the scikit-learn trees.
     oversample_share
@@ -64,10 +66,11 @@ class ModelSpec:
     kind: ModelKind = "random_forest"
     sampling: Sampling = "oversample"
     max_depth: int = 6
-    trees: int = 100
+    trees: int = 50
     min_samples_leaf: int = 20
     oversample_share: float = 0.5
     seed: int = 0
+    jobs: int = 1
 
     @classmethod
     def parse(cls, text: str, **options: Any) -> ModelSpec:
@@ -233,7 +236,7 @@ class ChurnModel:
                 min_samples_leaf=spec.min_samples_leaf,
                 class_weight=class_weight,
                 random_state=spec.seed,
-                n_jobs=1,  # deterministic and polite on a shared 2-core machine
+                n_jobs=spec.jobs,
             )
         estimator.fit(values, labels.to_numpy())
         self._estimator = estimator

@@ -27,19 +27,19 @@ class ChurnSettings(BaseModel):
         default=13, ge=4, le=52, description="Window of the RFM values in the published customer profiles."
     )
     history_weeks: int = Field(
-        default=52,
+        default=13,
         ge=13,
         le=260,
-        description="Weeks of summaries read for features (tenure is capped by it).",
+        description="Weeks of summaries read for the features at a cut-off (tenure is capped by it).",
     )
     training_cutoffs: int = Field(
-        default=8,
+        default=4,
         ge=1,
         le=52,
         description="Past cut-offs (with known labels) a batch model trains on each week; the newest ones.",
     )
     max_training_rows: int = Field(
-        default=600_000,
+        default=400_000,
         ge=1_000,
         description="Training rows kept at most (a seeded sample of customers beyond it), to bound CPU time.",
     )
@@ -52,7 +52,10 @@ class ChurnSettings(BaseModel):
         description=f"How the model treats the few churners: {', '.join(SAMPLINGS)}.",
     )
     max_depth: int = Field(default=6, ge=1, le=30, description="Depth limit of the trees.")
-    trees: int = Field(default=100, ge=1, le=1_000, description="Trees in the random forest.")
+    trees: int = Field(default=50, ge=1, le=1_000, description="Trees in the random forest.")
+    jobs: int = Field(
+        default=2, ge=1, le=64, description="Cores the forest trains on (the result does not depend on it)."
+    )
     min_samples_leaf: int = Field(default=20, ge=1, description="Smallest leaf of the scikit-learn trees.")
     oversample_share: float = Field(
         default=0.5, gt=0.0, lt=1.0, description="Share of churners in the training rows after oversampling."
@@ -100,6 +103,11 @@ class ChurnSettings(BaseModel):
         description="A customer alerted before is alerted again only if its probability rose by this much.",
     )
     top_reasons: int = Field(default=3, ge=1, le=8, description="Reasons given with each score.")
+    train_holdout_when_missing: bool = Field(
+        default=True,
+        description="The holdout check judges the scores the job wrote H weeks ago; when there are none "
+        "(the first weeks), train a model on older cut-offs for it (one more fit).",
+    )
     weekly_budget_seconds: float = Field(
         default=3_600.0,
         gt=0.0,
@@ -138,6 +146,7 @@ class ChurnSettings(BaseModel):
             min_samples_leaf=self.min_samples_leaf,
             oversample_share=self.oversample_share,
             seed=self.seed,
+            jobs=self.jobs,
         )
 
     def incremental_spec(self) -> ModelSpec | None:

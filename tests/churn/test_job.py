@@ -25,6 +25,7 @@ SETTINGS = ChurnSettings(
     alert_value_quantile=0.5,
     alert_probability=0.3,
     incremental_model="hoeffding_tree+oversample",
+    jobs=1,
 )
 DATA_FILES = (
     "scores.parquet",
