@@ -46,7 +46,7 @@ from consumers.churn.alerting import ChurnAlertPolicy, empty_state
 from consumers.churn.archive import SummaryArchive, WeekStorage, parquet_bytes
 from consumers.churn.atomic import atomic_directory, clean_leftovers
 from consumers.churn.features import SUMMARY_INPUTS, build_features
-from consumers.churn.labels import CUTOFF_COLUMN, LABEL_COLUMN, labelled_examples
+from consumers.churn.labels import CUTOFF_COLUMN, LABEL_COLUMN
 from consumers.churn.models import ChurnModel, ModelSpec
 from consumers.churn.profiles import build_profiles, profile_records
 from consumers.churn.report import ReportContent, write_report
@@ -210,6 +210,8 @@ class JobResult:
         observed since (None when unknown).
     full_retrain_cpu_seconds, incremental_update_cpu_seconds
         CPU of this week's full retrain and of the River model's update.
+    train_seconds
+        Wall seconds of the train step's parts: examples, holdout, fit, incremental.
     output_dir
         Where the week's files are.
     """
@@ -233,6 +235,7 @@ class JobResult:
     full_retrain_cpu_seconds: float | None = None
     incremental_update_cpu_seconds: float | None = None
     incremental_model: str | None = None
+    train_seconds: dict[str, float] = field(default_factory=dict)
     output_dir: str = ""
     notes: list[str] = field(default_factory=list)
 
@@ -347,6 +350,7 @@ class ChurnJob:
         self.step_hook = step_hook
         self._current: tuple[IsoWeek, pd.DataFrame] = (IsoWeek(1970, 2), pd.DataFrame(columns=SUMMARY_INPUTS))
         self._week_cache: dict[int, pd.DataFrame | None] = {}
+        self._buyer_cache: dict[int, pd.Index] = {}
         self.weeks_dir.mkdir(parents=True, exist_ok=True)
         clean_leftovers(self.weeks_dir)
 
@@ -438,6 +442,7 @@ class ChurnJob:
         result.counts = {key: int(value) for key, value in vars(partial.counts).items()}
         self._current = (week, summaries)
         self._week_cache = {}  # each archived week is read once per run
+        self._buyer_cache = {}
         recent = self._window(week - (settings.history_weeks - 1), week)
         profiles = build_profiles(
             recent, self._categories(week, categories), week, window_weeks=settings.profile_weeks
@@ -569,22 +574,35 @@ class ChurnJob:
         path = self.week_dir(week - 1) / "alert_state.parquet"
         return pd.read_parquet(path) if path.exists() else None
 
+    def _buyers(self, week: IsoWeek) -> pd.Index:
+        """Customers with a purchase in `week` (cached: the horizons of successive cut-offs overlap)."""
+        if week.index not in self._buyer_cache:
+            frame = self._window(week, week)
+            self._buyer_cache[week.index] = pd.Index(
+                frame.loc[frame["purchase_count"] > 0, "customer_id"].unique()
+            )
+        return self._buyer_cache[week.index]
+
     def _examples(self, cutoffs: list[IsoWeek], last_complete: IsoWeek) -> pd.DataFrame:
-        """Labelled examples at `cutoffs`, each from its own window of weeks (features, then horizon)."""
+        """Labelled examples at `cutoffs`: features from each cut-off's own window of weeks, labels from
+        the sets of buyers of the H weeks after it (the same definition as `labels.churn_labels`)."""
         settings = self.settings
+        horizon = settings.horizon_weeks
         frames = []
         for cutoff in cutoffs:
-            window = self._window(cutoff - (settings.history_weeks - 1), cutoff + settings.horizon_weeks)
-            frames.append(
-                labelled_examples(
-                    window,
-                    [cutoff],
-                    settings.horizon_weeks,
-                    last_complete,
-                    active_weeks=settings.active_weeks,
-                    history_weeks=settings.history_weeks,
-                )
+            if cutoff + horizon > last_complete:
+                raise ValueError(f"the labels of {cutoff} need the weeks up to {cutoff + horizon}")
+            window = self._window(cutoff - (settings.history_weeks - 1), cutoff)
+            features = build_features(
+                window, cutoff, active_weeks=settings.active_weeks, history_weeks=settings.history_weeks
             )
+            bought = [self._buyers(cutoff + offset) for offset in range(1, horizon + 1)]
+            came_back = np.zeros(len(features), dtype=bool)
+            for buyers in bought:
+                came_back |= features.index.isin(buyers)
+            frame = features.assign(**{LABEL_COLUMN: ~came_back}).reset_index()
+            frame.insert(0, CUTOFF_COLUMN, str(cutoff))
+            frames.append(frame)
         frames = [frame for frame in frames if len(frame)]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
@@ -608,7 +626,9 @@ class ChurnJob:
         holdout_weeks = sorted(cutoff for cutoff in wanted if newest - cutoff >= horizon)[-count:]
         if (self.week_dir(newest) / "scores.parquet").exists() or not settings.train_holdout_when_missing:
             holdout_weeks = []
+        started = time.perf_counter()
         examples = self._examples(sorted(set(training_weeks) | set(holdout_weeks)), week)
+        result.train_seconds["examples"] = time.perf_counter() - started
         if examples.empty:
             return None, None, "No customer at the labelled cut-offs."
         week_of = examples[CUTOFF_COLUMN].map(lambda text: IsoWeek.parse(text).index).to_numpy()
@@ -635,11 +655,13 @@ class ChurnJob:
                 f"observed in the {horizon} weeks since."
             )
         elif len(before) and before[LABEL_COLUMN].nunique() == 2:
+            started = time.perf_counter()
             check = ChurnModel(spec)
             check.fit(TrainingRows(before.reset_index(drop=True)))
             test = examples[week_of == newest.index].reset_index(drop=True)
             holdout_frame = test[[CUTOFF_COLUMN, "customer_id", LABEL_COLUMN]].copy()
             holdout_frame["probability"] = np.round(check.predict_proba(test), 6)
+            result.train_seconds["holdout"] = time.perf_counter() - started
             note = (
                 f"Holdout: cut-off {newest} ({len(test):,} customers, churn = no purchase in the {horizon} "
                 f"weeks after), scored by a model trained on {len(holdout_weeks)} cut-off(s) labelled "
@@ -653,8 +675,10 @@ class ChurnJob:
                     roc_auc_score(holdout_frame[LABEL_COLUMN], holdout_frame["probability"])
                 )
             holdout_frame.to_parquet(staging / "holdout.parquet", index=False)
+        started = time.perf_counter()
         model = ChurnModel(spec)
         result.full_retrain_cpu_seconds = model.fit(rows)
+        result.train_seconds["fit"] = time.perf_counter() - started
         result.model_name, result.model_version = spec.name, model_version(week)
         result.training_rows = len(rows)
         with open(staging / "model.pkl", "wb") as handle:
@@ -666,9 +690,11 @@ class ChurnJob:
         if scored_then.exists():
             scored = pd.read_parquet(scored_then, columns=["probability"])
             result.predicted_churn = float(scored["probability"].mean())
+        started = time.perf_counter()
         self._update_incremental(
             week, examples[np.isin(week_of, [c.index for c in training_weeks])], newest, result, staging
         )
+        result.train_seconds["incremental"] = time.perf_counter() - started
         return model, holdout_frame, note
 
     def _bounded(self, examples: pd.DataFrame) -> pd.DataFrame:
@@ -692,6 +718,9 @@ class ChurnJob:
         else:  # no state from last week: learn every labelled cut-off once
             model = ChurnModel(spec)
             new_rows = examples
+        limit = self.settings.max_incremental_rows
+        if len(new_rows) > limit:  # River learns row by row in Python: bound the weekly update
+            new_rows = new_rows.sample(n=limit, random_state=self.settings.seed).sort_index()
         if len(new_rows):
             result.incremental_update_cpu_seconds = model.fit(TrainingRows(new_rows.reset_index(drop=True)))
         result.incremental_model = spec.name

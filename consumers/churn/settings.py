@@ -65,6 +65,11 @@ class ChurnSettings(BaseModel):
         description="River model updated each week from the newly labelled rows only, to compare its CPU "
         "cost with the full retrain (hoeffding_tree or arf, + sampling); unset: none.",
     )
+    max_incremental_rows: int = Field(
+        default=100_000,
+        ge=100,
+        description="Rows the River model learns at most per weekly update (a seeded sample beyond it).",
+    )
     seed: int = Field(
         default=42, description="Seed of sampling and models: the same data gives the same outputs."
     )
