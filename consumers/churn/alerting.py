@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from consumers.churn.labels import is_member
 from consumers.churn.weeks import IsoWeek
 from contracts import Alert, stable_alert_id
 
@@ -83,7 +84,7 @@ class ChurnAlertPolicy:
         chosen = at_risk & valuable & rose
         alerted = scores[chosen].reset_index(drop=True)
         # Alerted now: their new probability. Still at risk but not re-alerted: their old entry stays.
-        kept = state[state["customer_id"].isin(scores.loc[at_risk & ~chosen, "customer_id"])]
+        kept = state[is_member(state["customer_id"], scores.loc[at_risk & ~chosen, "customer_id"])]
         fresh = pd.DataFrame(
             {
                 "customer_id": alerted["customer_id"].astype("str"),

@@ -153,6 +153,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
                     "min_samples_leaf": settings.min_samples_leaf,
                     "oversample_share": settings.oversample_share,
                     "jobs": settings.jobs,
+                    "max_samples": settings.forest_max_samples,
                 },
                 advance=progress.advance,
                 summaries=summaries,

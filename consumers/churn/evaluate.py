@@ -29,7 +29,7 @@ from consumers.churn.labels import CUTOFF_COLUMN, LABEL_COLUMN, labelled_cutoffs
 from consumers.churn.models import ChurnModel, ModelSpec
 from consumers.churn.sampling import EvaluationRows, TrainingRows
 from consumers.churn.summaries import WeeklySummaryBuilder
-from consumers.churn.weeks import IsoWeek
+from consumers.churn.weeks import IsoWeek, week_indices
 
 #: Every strategy the issue asks for; the first is the baseline.
 ALL_STRATEGIES: tuple[str, ...] = (
@@ -382,7 +382,7 @@ def backtest(
     cpu: dict[str, list[float]] = {spec.name: [] for spec in specs}
     incremental = {spec.name: ChurnModel(spec) for spec in specs if spec.incremental}
     learnt: dict[str, set[str]] = {name: set() for name in incremental}
-    week_of = examples[CUTOFF_COLUMN].map(lambda text: IsoWeek.parse(text).index).to_numpy()
+    week_of = week_indices(examples[CUTOFF_COLUMN])
     for cutoff in evaluation:
         if scheme == "temporal":
             known = week_of + horizon_weeks <= cutoff.index

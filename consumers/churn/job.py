@@ -46,7 +46,7 @@ from consumers.churn.alerting import ChurnAlertPolicy, empty_state
 from consumers.churn.archive import SummaryArchive, WeekStorage, parquet_bytes
 from consumers.churn.atomic import atomic_directory, clean_leftovers
 from consumers.churn.features import SUMMARY_INPUTS, build_features
-from consumers.churn.labels import CUTOFF_COLUMN, LABEL_COLUMN
+from consumers.churn.labels import CUTOFF_COLUMN, LABEL_COLUMN, is_member
 from consumers.churn.models import ChurnModel, ModelSpec
 from consumers.churn.profiles import build_profiles, profile_records
 from consumers.churn.report import ReportContent, write_report
@@ -60,7 +60,7 @@ from consumers.churn.scoring import (
 )
 from consumers.churn.settings import ChurnSettings
 from consumers.churn.summaries import ChunkCounts, WeeklyPartial, WeeklySummaryBuilder
-from consumers.churn.weeks import IsoWeek
+from consumers.churn.weeks import IsoWeek, week_indices
 from contracts import Alert, ChurnScore, CustomerProfile
 
 STEPS: tuple[str, ...] = ("extract", "transform", "train", "score", "report", "commit")
@@ -599,7 +599,7 @@ class ChurnJob:
             bought = [self._buyers(cutoff + offset) for offset in range(1, horizon + 1)]
             came_back = np.zeros(len(features), dtype=bool)
             for buyers in bought:
-                came_back |= features.index.isin(buyers)
+                came_back |= is_member(features.index, buyers)
             frame = features.assign(**{LABEL_COLUMN: ~came_back}).reset_index()
             frame.insert(0, CUTOFF_COLUMN, str(cutoff))
             frames.append(frame)
@@ -631,7 +631,7 @@ class ChurnJob:
         result.train_seconds["examples"] = time.perf_counter() - started
         if examples.empty:
             return None, None, "No customer at the labelled cut-offs."
-        week_of = examples[CUTOFF_COLUMN].map(lambda text: IsoWeek.parse(text).index).to_numpy()
+        week_of = week_indices(examples[CUTOFF_COLUMN])
         spec = settings.model_spec()
         training = self._bounded(examples[np.isin(week_of, [cutoff.index for cutoff in training_weeks])])
         rows = TrainingRows(training)

@@ -51,6 +51,9 @@ class ModelSpec:
         Trees in the random forest; models in River's ARF are `min(trees, 10)`.
     jobs
         Cores scikit-learn's forest uses (its result does not depend on it).
+    max_samples
+        Share of the training rows each forest tree draws (None: as many as there are); smaller is
+        faster on large bases.
     min_samples_leaf
         Smallest leaf of the scikit-learn trees.
     oversample_share
@@ -71,6 +74,7 @@ class ModelSpec:
     oversample_share: float = 0.5
     seed: int = 0
     jobs: int = 1
+    max_samples: float | None = None
 
     @classmethod
     def parse(cls, text: str, **options: Any) -> ModelSpec:
@@ -237,6 +241,7 @@ class ChurnModel:
                 class_weight=class_weight,
                 random_state=spec.seed,
                 n_jobs=spec.jobs,
+                max_samples=spec.max_samples,
             )
         estimator.fit(values, labels.to_numpy())
         self._estimator = estimator

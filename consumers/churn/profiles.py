@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from consumers.churn.weeks import WEEK_SECONDS, IsoWeek
+from consumers.churn.weeks import WEEK_SECONDS, IsoWeek, week_indices
 from contracts import CustomerProfile
 
 PROFILE_COLUMNS: tuple[str, ...] = (
@@ -133,10 +133,11 @@ def build_profiles(
 
 
 def _preferred(categories: pd.DataFrame, week: IsoWeek, window_weeks: int, top: int) -> pd.Series:
+    """Each customer's `top` categories by spend in the window (ties by name), as lists."""
     if categories.empty:
         return pd.Series(dtype=object)
     first = (week - (window_weeks - 1)).index
-    indices = categories["week"].map(lambda text: IsoWeek.parse(text).index)
+    indices = week_indices(categories["week"])
     window = categories[(indices >= first) & (indices <= week.index)]
     spend = window.groupby(["customer_id", "merchant_category"])["purchase_total"].sum().reset_index()
     spend = spend.sort_values(
@@ -144,7 +145,13 @@ def _preferred(categories: pd.DataFrame, week: IsoWeek, window_weeks: int, top: 
         ascending=[True, False, True],
         kind="stable",
     )
-    return spend.groupby("customer_id", sort=True)["merchant_category"].agg(lambda names: list(names)[:top])
+    spend = spend.groupby("customer_id", sort=False).head(top)
+    if spend.empty:
+        return pd.Series(dtype=object)
+    customers = spend["customer_id"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, customers[1:] != customers[:-1]])
+    lists = [part.tolist() for part in np.split(spend["merchant_category"].to_numpy(), starts[1:])]
+    return pd.Series(lists, index=pd.Index(customers[starts], dtype="str"), dtype=object)
 
 
 def profile_records(profiles: pd.DataFrame, week: IsoWeek, window_weeks: int) -> list[CustomerProfile]:

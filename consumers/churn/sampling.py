@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from consumers.churn.labels import CUTOFF_COLUMN, LABEL_COLUMN
-from consumers.churn.weeks import IsoWeek
+from consumers.churn.weeks import IsoWeek, week_indices
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def split_by_cutoff(
     >>> training.frame["cutoff"].tolist(), evaluation.frame["cutoff"].tolist()
     (['2026-W01', '2026-W02'], ['2026-W10'])
     """
-    weeks = examples[CUTOFF_COLUMN].map(lambda text: IsoWeek.parse(text).index)
+    weeks = week_indices(examples[CUTOFF_COLUMN])
     known = weeks + horizon_weeks <= evaluation_cutoff.index
     return (
         TrainingRows(examples[known].reset_index(drop=True)),

@@ -53,6 +53,12 @@ class ChurnSettings(BaseModel):
     )
     max_depth: int = Field(default=6, ge=1, le=30, description="Depth limit of the trees.")
     trees: int = Field(default=50, ge=1, le=1_000, description="Trees in the random forest.")
+    forest_max_samples: float | None = Field(
+        default=0.5,
+        gt=0.0,
+        le=1.0,
+        description="Share of the training rows each forest tree draws; unset: all (slower on large bases).",
+    )
     jobs: int = Field(
         default=2, ge=1, le=64, description="Cores the forest trains on (the result does not depend on it)."
     )
@@ -152,6 +158,7 @@ class ChurnSettings(BaseModel):
             oversample_share=self.oversample_share,
             seed=self.seed,
             jobs=self.jobs,
+            max_samples=self.forest_max_samples,
         )
 
     def incremental_spec(self) -> ModelSpec | None:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import overload
+
+import numpy as np
 
 WEEK_SECONDS = 7 * 86_400
 #: Monday 1970-01-05 00:00 UTC: week index 0 starts here.
@@ -100,6 +103,17 @@ def week_range(first: IsoWeek, last: IsoWeek) -> list[IsoWeek]:
     ['2026-W52', '2026-W53', '2027-W01', '2027-W02']
     """
     return [IsoWeek.from_index(index) for index in range(first.index, last.index + 1)]
+
+
+def week_indices(texts: Iterable[str]) -> np.ndarray:
+    """`IsoWeek.index` of each week text, parsing each distinct text once (frames repeat them a lot).
+
+    >>> week_indices(["2026-W48", "2026-W49", "2026-W48"]).tolist() == [2968, 2969, 2968]
+    True
+    """
+    values = list(texts)
+    known = {text: IsoWeek.parse(text).index for text in set(values)}
+    return np.fromiter((known[text] for text in values), dtype=np.int64, count=len(values))
 
 
 def week_of_index(index: int) -> str:
