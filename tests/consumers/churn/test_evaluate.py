@@ -12,7 +12,7 @@ import pytest
 from consumers.churn import cli
 from consumers.churn.evaluate import LogColumns, TransactionLogError, backtest, prepare_log
 from consumers.churn.settings import ChurnSettings
-from tests.churn.support import START_WEEK, simulated_log
+from tests.consumers.churn.support import START_WEEK, simulated_log
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from consumers.churn.summaries import WeeklySummaryBuilder
 from consumers.churn.topics import TOPICS
 from contracts import ChurnScore, CustomerProfile
 from streaming.schemas import Codec, encode
-from tests.churn.support import START_WEEK, simulated_log
+from tests.consumers.churn.support import START_WEEK, simulated_log
 
 WEEK = START_WEEK + 15
 

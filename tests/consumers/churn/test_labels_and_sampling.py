@@ -10,7 +10,7 @@ from consumers.churn.evaluate import weekly_summaries
 from consumers.churn.labels import churn_labels, labelled_cutoffs, labelled_examples
 from consumers.churn.sampling import EvaluationRows, TrainingRows, oversample, split_by_cutoff
 from consumers.churn.weeks import IsoWeek
-from tests.churn.support import START_WEEK, simulated_log
+from tests.consumers.churn.support import START_WEEK, simulated_log
 
 
 def test_churn_is_no_purchase_in_the_horizon_and_h_is_configurable() -> None:

@@ -10,7 +10,7 @@ from consumers.churn.evaluate import weekly_summaries
 from consumers.churn.labels import labelled_cutoffs, labelled_examples
 from consumers.churn.models import MODEL_KINDS, ChurnModel, ModelSpec
 from consumers.churn.sampling import TrainingRows, split_by_cutoff
-from tests.churn.support import START_WEEK, simulated_log
+from tests.consumers.churn.support import START_WEEK, simulated_log
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from consumers.churn.job import ChurnJob, FrameSource, InterruptedRun, JobResult
 from consumers.churn.settings import ChurnSettings
 from consumers.churn.weeks import IsoWeek
 from streaming.schemas import encode
-from tests.churn.support import START_WEEK, simulated_log
+from tests.consumers.churn.support import START_WEEK, simulated_log
 
 WEEKS = 14
 SETTINGS = ChurnSettings(

@@ -13,7 +13,7 @@ from consumers.churn.archive import SummaryArchive
 from consumers.churn.atomic import atomic_directory, clean_leftovers
 from consumers.churn.summaries import WeeklySummaryBuilder
 from consumers.churn.weeks import IsoWeek, week_range
-from tests.churn.support import random_transactions
+from tests.consumers.churn.support import random_transactions
 
 
 def test_iso_weeks_match_the_calendar_and_round_trip() -> None:

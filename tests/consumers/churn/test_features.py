@@ -9,7 +9,7 @@ import pandas.testing as pdt
 from consumers.churn.evaluate import weekly_summaries
 from consumers.churn.features import FEATURE_COLUMNS, build_features
 from consumers.churn.labels import labelled_examples
-from tests.churn.support import START_WEEK, simulated_log
+from tests.consumers.churn.support import START_WEEK, simulated_log
 
 
 def _summaries(weeks: int) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from consumers.churn.summaries import (
     transactions_frame,
 )
 from consumers.churn.weeks import IsoWeek
-from tests.churn.support import random_transactions
+from tests.consumers.churn.support import random_transactions
 
 WEEK = IsoWeek(2026, 48)
 
