@@ -66,6 +66,11 @@ class MetricsSettings(BaseModel):
         default_factory=dict,
         description='Per-service /metrics port overrides, e.g. {"alerts": 9206}; 0 picks a free port.',
     )
+    pushgateway: str | None = Field(
+        default=None,
+        description="host:port of the Prometheus Pushgateway that batch jobs push their metrics to; unset: "
+        "they push nothing.",
+    )
 
     def port_for(self, service: str) -> int:
         """The service's port: an override here, else the one its definition declares."""
