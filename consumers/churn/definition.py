@@ -17,7 +17,14 @@ DEMO_TOPICS = {"transactions": "churn-demo-transactions", "labels": "churn-demo-
 #: Simulated seconds per wall second in the demo: one week every 4 s.
 DEMO_SPEEDUP = 7 * 86_400 / 4.0
 #: Weeks of history the demo's customers start with, so that models train within the run.
-DEMO_HISTORY_WEEKS = 10
+DEMO_HISTORY_WEEKS = 8
+#: The demo's customer base: small and quick to churn, so that the producer keeps up with a week every
+#: few seconds on a shared laptop (about 900 payments a second) and each week has churners to learn from.
+DEMO_CUSTOMER_ENVIRONMENT = {
+    "STREAMING_PRODUCERS__TRANSACTIONS_PER_CARD_DAY": "0.6",
+    "STREAMING_PRODUCERS__CUSTOMERS__WEEKLY_CHURN_HAZARD": "0.05",
+    "STREAMING_PRODUCERS__CUSTOMERS__CHURN_REPORT_DELAY_WEEKS": "1",
+}
 
 
 def _demo_topics_environment() -> dict[str, str]:
@@ -29,22 +36,22 @@ def _schedule_environment(run: DemoRun) -> dict[str, str]:
         **_demo_topics_environment(),
         "STREAMING_CHURN__OUTPUT_DIR": str(run.report_dir / "churn"),
         # Short demo horizon and lateness, so that labelled weeks (and a model) exist within minutes.
-        "STREAMING_CHURN__HORIZON_WEEKS": "3",
+        "STREAMING_CHURN__HORIZON_WEEKS": "1",
         "STREAMING_CHURN__ALLOWED_LATENESS_SECONDS": "3600",
-        "STREAMING_CHURN__TRAINING_CUTOFFS": "2",
+        "STREAMING_CHURN__TRAINING_CUTOFFS": "1",
         "STREAMING_CHURN__TREES": "20",
     }
 
 
 def _schedule_arguments(run: DemoRun) -> list[str]:
-    return ["--poll-seconds", "2"]
+    return ["--poll-seconds", "1"]
 
 
 def _customers_arguments(run: DemoRun) -> list[str]:
     import time
 
     start = time.time() - DEMO_HISTORY_WEEKS * 7 * 86_400
-    return ["--cards", "3000", "--speedup", f"{DEMO_SPEEDUP:g}", "--start-time", f"{start:.0f}",
+    return ["--cards", "800", "--speedup", f"{DEMO_SPEEDUP:g}", "--start-time", f"{start:.0f}",
             "--seed", "11", "--no-metrics", "--quiet"]  # fmt: skip
 
 
@@ -95,8 +102,8 @@ CUSTOMERS = Service(
         "customers buying (fast event time)",
         ("produce", "transactions"),
         arguments=_customers_arguments,
-        environment=lambda run: _demo_topics_environment(),
-        start_order=15,
+        environment=lambda run: {**_demo_topics_environment(), **DEMO_CUSTOMER_ENVIRONMENT},
+        start_order=90,
         common_options=("--bootstrap", "--topic-prefix", "--duration"),
         metrics=None,
     ),

@@ -36,6 +36,11 @@ def _demo_environment(run: DemoRun) -> dict[str, str]:
     return {"STREAMING_RECOMMENDATION_SERVING__ARTIFACTS_DIR": str(run.report_dir / "state" / "artifacts")}
 
 
+def _demo_learner_environment(run: DemoRun) -> dict[str, str]:
+    # The first artifacts (the API's fallback and its catalogue) within seconds of a short run, not 30 s.
+    return {**_demo_environment(run), "STREAMING_RECOMMENDATIONS__ARTIFACTS_INTERVAL_SECONDS": "10"}
+
+
 def _api_arguments(run: DemoRun) -> list[str]:
     port = run.shared("recommendations-api-port", _free_port)
     return ["--port", str(port)]
@@ -69,7 +74,7 @@ LEARNER = Service(
     demo=DemoProcess(
         "recommendations learned",
         ("consume", "recommendations"),
-        environment=_demo_environment,
+        environment=_demo_learner_environment,
     ),
     demo_setup=f"{MODULE}.demo:start_redis",
     replay_formats=(
@@ -131,6 +136,7 @@ API = Service(
         "recommendations served",
         ("serve", "recommendations"),
         arguments=_api_arguments,
+        environment=_demo_environment,
         common_options=("--bootstrap", "--topic-prefix"),
         metrics=StageMetrics(
             "streaming_recommendation_request_seconds_count",

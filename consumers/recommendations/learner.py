@@ -48,6 +48,10 @@ def item_info(product: Product) -> ItemInfo:
     )
 
 
+#: The content model (encoders and SVD) is refitted once the catalogue has grown by this factor.
+CONTENT_REFIT_GROWTH = 1.25
+
+
 class IncrementalLearner:
     """Learns from products and shop events; `recommender` answers at any time from the live parts.
 
@@ -90,6 +94,7 @@ class IncrementalLearner:
         self.settings = settings
         self.background = background
         self.lock = threading.RLock()
+        self._content_fitted_size = 0
         self.catalogue = catalogue or Catalogue(
             repeat_purchase_categories=settings.repeat_purchase_categories
         )
@@ -145,11 +150,17 @@ class IncrementalLearner:
         metrics.CATALOGUE_ITEMS.set(len(self.catalogue))
 
     def add_products(self, products: Iterable[Product]) -> None:
-        """Many product records, with one content fit at the end (the catalogue at start-up)."""
+        """Many product records: one content fit when the catalogue is new or has grown by a quarter since
+        the last fit, else vectors for just these items from the fitted encoders (an SVD per poll of the
+        products topic cost the live learner most of its CPU)."""
         with self.lock:
-            for product in products:
-                self.catalogue.upsert(item_info(product))
-            self.recommender.content.fit(self.catalogue)
+            positions = [self.catalogue.upsert(item_info(product)) for product in products]
+            content = self.recommender.content
+            if not content.fitted or len(self.catalogue) >= CONTENT_REFIT_GROWTH * self._content_fitted_size:
+                content.fit(self.catalogue)
+                self._content_fitted_size = len(self.catalogue)
+            else:
+                content.update(self.catalogue, positions)
         metrics.CATALOGUE_ITEMS.set(len(self.catalogue))
 
     def set_customer_profiles(self, profiles: dict[str, CustomerProfile]) -> None:

@@ -343,7 +343,7 @@ class LocalBroker:
         return True
 
     def kill(self) -> bool:
-        """SIGKILL, as a crashed machine would (no clean shutdown, no flush). For fault tests and chaos
+        """SIGKILL, as a crashed host would (no clean shutdown, no flush). For fault tests and chaos
         runs; `start()` afterwards recovers from the data directory. Returns whether one was running."""
         pid = self._read_pid()
         if pid is None:

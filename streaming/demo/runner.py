@@ -41,6 +41,11 @@ from streaming.services import DemoRun
 log = logging.getLogger(__name__)
 
 
+def process_environment(base: dict[str, str], item: PlannedProcess, run: DemoRun) -> dict[str, str]:
+    """A child's environment: what all children share plus its own definition's, never another's."""
+    return {**base, **item.process.environment(run)}
+
+
 @dataclass
 class DemoOptions:
     """How the demo runs. `topic_prefix=None` gives each run fresh topics (`demo-<time>.`)."""
@@ -223,10 +228,10 @@ class Demo:
                 self.notes.append(f"a demo setup did not stop cleanly: {error}")
 
     def _environment(self, run: DemoRun) -> dict[str, str]:
+        """What every child gets; each adds its own definition's environment (never another's: one
+        process that renames a topic for itself must not move another service's)."""
         env = dict(os.environ)
         env.update(run.environment)
-        for item in self.planned.values():
-            env.update(item.process.environment(run))
         env["STREAMING_PROCESSING__STATE_DIR"] = str((self.report_dir / "state").resolve())
         env["STREAMING_METRICS__ADDRESS"] = "127.0.0.1"
         env["PYTHONUNBUFFERED"] = "1"
@@ -258,7 +263,7 @@ class Demo:
         run = self._run_context()
         self._start_pushgateway(run)
         self._setup(run)
-        env = self._environment(run)
+        base_environment = self._environment(run)
         safety_duration = self.options.duration_seconds + self.options.stop_timeout_seconds + 60
         for item in self.planned.values():
             common = {
@@ -272,6 +277,7 @@ class Demo:
                     common["--metrics-port"] = str(port)
                 self.metrics_ports[item.name] = port
             argv = [sys.executable, "-m", "streaming.cli.main", *item.argv(run, common)]
+            env = process_environment(base_environment, item, run)
             self.processes[item.name] = self.group.start(item.name, argv, env=env)
             self.say(f"started {item.name} (pid {self.processes[item.name].pid}): {item.command_text}")
             if item.process.address is not None:

@@ -21,8 +21,9 @@ CALL_TIMEOUT_MS = 30_000
 @dataclass
 class TimeRangeBatches:
     """The committed records with a timestamp in `[start_ms, end_ms)`, in batches of (value, timestamp_ms)
-    pairs, partition by partition in offset order. Records of the range that arrived late, after the first
-    record stamped at or past `end_ms`, are found by scanning on up to `scan_until_ms`.
+    pairs, each partition's in offset order (partitions interleaved). Records of the range that arrived
+    late, after the first record stamped at or past `end_ms`, are found by scanning on up to
+    `scan_until_ms`.
 
     Parameters
     ----------
@@ -66,39 +67,47 @@ class TimeRangeBatches:
                     raise LookupError(f"{self.topic} has no partitions {sorted(unknown)}")
                 ranges = [item for item in ranges if item.partition.partition in wanted]
             self.ranges = ranges
-            for item in ranges:
-                yield from self._read(consumer, item)
+            yield from self._read(consumer, [item for item in ranges if item.size > 0])
         finally:
             consumer.close()
 
-    def _read(self, consumer: Any, item: OffsetRange) -> Iterator[list[tuple[bytes, int]]]:
-        if item.size <= 0:
+    def _read(self, consumer: Any, ranges: list[OffsetRange]) -> Iterator[list[tuple[bytes, int]]]:
+        # Every partition at once: read one after another, each would end on a fetch that waits
+        # fetch.max.wait.ms at the end of the log, half a second per partition for nothing.
+        if not ranges:
             return
-        partition: TopicPartition = item.partition
-        consumer.assign([partition])
-        consumer.seek(partition, item.start)
+        stops = {item.partition: item.stop for item in ranges}
+        consumer.assign(list(stops))
+        for item in ranges:
+            consumer.seek(item.partition, item.start)
+        pending = set(stops)
         batch: list[tuple[bytes, int]] = []
         last_progress = time.monotonic()
-        while True:
-            position = consumer.position(partition, timeout_ms=CALL_TIMEOUT_MS)
-            if position >= item.stop:
+        while pending:
+            for partition in list(pending):
+                if consumer.position(partition, timeout_ms=CALL_TIMEOUT_MS) >= stops[partition]:
+                    pending.remove(partition)
+                    consumer.pause(partition)
+            if not pending:
                 break
             polled = consumer.poll(timeout_ms=500, max_records=self.batch_size)
-            records = polled.get(partition, [])
-            if records:
+            if any(polled.values()):
                 last_progress = time.monotonic()
             elif time.monotonic() - last_progress > 60:
-                raise TimeoutError(f"no records from {self.topic}[{partition.partition}] for 60 s")
-            for record in records:
-                if record.offset >= item.stop:
-                    break
-                if self.start_ms <= record.timestamp < self.end_ms and record.value is not None:
-                    batch.append((record.value, record.timestamp))
-                    self.bytes_read += len(record.value)
-                    self.records_read += 1
-                    if len(batch) >= self.batch_size:
-                        yield batch
-                        batch = []
+                names = sorted(partition.partition for partition in pending)
+                raise TimeoutError(f"no records from {self.topic} partitions {names} for 60 s")
+            for partition, records in polled.items():
+                stop = stops[partition]
+                for record in records:
+                    if record.offset >= stop:
+                        break
+                    if self.start_ms <= record.timestamp < self.end_ms and record.value is not None:
+                        batch.append((record.value, record.timestamp))
+                        self.bytes_read += len(record.value)
+                        self.records_read += 1
+                        if len(batch) >= self.batch_size:
+                            yield batch
+                            batch = []
         if batch:
             yield batch
 

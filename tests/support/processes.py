@@ -53,12 +53,16 @@ def wait_for_commits(
     partitions: set[int] | None = None,
 ) -> int:
     deadline = time.monotonic() + timeout_seconds
+    total = 0
     while time.monotonic() < deadline:
         total = committed_total(settings, group_id, topic, partitions)
         if total >= at_least:
             return total
         time.sleep(0.1)
-    raise TimeoutError(f"group {group_id} committed fewer than {at_least} offsets of {topic} in time")
+    raise TimeoutError(
+        f"group {group_id} committed {total} of the {at_least} offsets of {topic} "
+        f"awaited in {timeout_seconds:g} s"
+    )
 
 
 def stop(process: subprocess.Popen[bytes], timeout_seconds: float = 30.0) -> int:

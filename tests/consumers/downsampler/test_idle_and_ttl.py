@@ -79,7 +79,8 @@ def test_idle_machine_window_closes_then_late_reading_goes_to_late_topic_then_st
         changelog = changelog_topic(settings, settings.windows.group_id, "windows")
 
         def tombstoned() -> bool:
-            records = [r for r in read_all(settings, changelog, idle_seconds=0.5) if r.key == b"m-idle"]
+            # Keys of the changelog carry their namespace (b"\x01k" for keys, b"\x01m" for store meta).
+            records = [r for r in read_all(settings, changelog, idle_seconds=0.5) if r.key == b"\x01km-idle"]
             return bool(records) and records[-1].value is None
 
         wait_until(tombstoned, timeout_seconds=30)

@@ -80,6 +80,9 @@ def test_broker_kill_minus_nine_during_transactions_loses_and_duplicates_nothing
             assert process.poll() is None, "the downsampler died with the broker:\n" + log.read_text()[-4000:]
             broker.start()
         wait_for_commits(settings, group, source, total, timeout_seconds=240)
+    except TimeoutError as error:
+        tail = log.read_text(errors="replace")[-6000:]
+        raise AssertionError(f"{error}; the downsampler's log ends:\n{tail}") from error
     finally:
         code = stop(process)
     text = log.read_text(errors="replace")

@@ -30,8 +30,11 @@ def test_every_demo_service_is_planned_receiver_first_and_producers_last() -> No
         "producer-transactions",
     }
     assert names[0] == "alert-receiver"
-    producers = {name for name in names if name.startswith("producer-")}
-    assert set(names[-len(producers) :]) == producers, "producers start last"
+    producers = [
+        index for index, name in enumerate(names) if name.startswith("producer-") or name == "shoppers"
+    ]
+    consumers = [names.index(name) for name in ("alerts", "downsampler", "maintenance", "fraud", "churn")]
+    assert max(consumers) < min(producers), "every consumer is up before the first event is produced"
 
 
 def test_only_accepted_common_options_are_passed_and_service_arguments_follow() -> None:
@@ -54,3 +57,16 @@ def test_the_receiver_and_the_dispatcher_share_one_port_and_secret_per_run() -> 
     port = receiver[receiver.index("--port") + 1]
     secret = receiver[receiver.index("--secret") + 1]
     assert subscriber["url"] == f"http://127.0.0.1:{port}/alerts" and subscriber["secrets"] == [secret]
+
+
+def test_a_process_environment_never_reaches_another_process() -> None:
+    from streaming.demo.runner import process_environment
+
+    planned = {item.name: item for item in planned_processes()}
+    run = _run()
+    customers = process_environment({}, planned["producer-customers"], run)
+    payments = process_environment({}, planned["producer-transactions"], run)
+    fraud = process_environment({}, planned["fraud"], run)
+    assert customers["STREAMING_TOPICS__NAMES__TRANSACTIONS"] == "churn-demo-transactions"
+    assert "STREAMING_TOPICS__NAMES__TRANSACTIONS" not in payments
+    assert "STREAMING_TOPICS__NAMES__TRANSACTIONS" not in fraud
