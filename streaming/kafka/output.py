@@ -8,6 +8,7 @@ from kafka import KafkaProducer
 
 from streaming.config import Settings
 from streaming.kafka.clients import make_producer
+from streaming.kafka.partitioner import RememberingPartitioner
 from streaming.kafka.structs import TopicPartition, offsets_metadata
 
 
@@ -34,7 +35,8 @@ class OutputProducer:
         **overrides: Any,
     ) -> None:
         self.transactional = transactional_id is not None
-        options: dict[str, Any] = {"linger_ms": 1, **overrides}
+        # Outputs are keyed by entity ids, which repeat: their partitions are remembered, not rehashed.
+        options: dict[str, Any] = {"linger_ms": 1, "partitioner": RememberingPartitioner(), **overrides}
         if transactional_id is not None:
             options.setdefault("transaction_timeout_ms", 30_000)
         self._producer: KafkaProducer = make_producer(
