@@ -155,7 +155,14 @@ class Application:
         consumer: GroupConsumer | None = None
         producer = self._make_producer(bootstrap)
         commits = self._commit_strategy(producer, lambda: consumer, tracker)
-        self._context = context = Context(self.settings, self.service, self.group_id, commits.send, self.stop)
+        self._context = context = Context(
+            self.settings,
+            self.service,
+            self.group_id,
+            commits.send,
+            self.stop,
+            send_many=getattr(commits, "send_many", None),
+        )
         if isinstance(commits, Checkpointed):
             commits.restore(lambda: self._committed(bootstrap))
         loop = ConsumeLoop(

@@ -140,6 +140,10 @@ class OffsetCommits:
     ) -> Any:
         return self.producer.send(topic, key, value, timestamp_ms, partition, headers)
 
+    def send_many(self, topic: str, records: Sequence[tuple[bytes | None, bytes | None, int | None]]) -> None:
+        """Many keyed `(key, value, timestamp_ms)` records to one topic, without a future each."""
+        self.producer.send_many(topic, records)
+
     def committed(self, offsets: dict[TopicPartition, int], started: float) -> None:
         self.tracker.mark_committed(offsets)
         self._last = time.monotonic()
@@ -173,6 +177,10 @@ class ExactlyOnce(OffsetCommits):
     ) -> Any:
         self._begin()
         return self.producer.send(topic, key, value, timestamp_ms, partition, headers)
+
+    def send_many(self, topic: str, records: Sequence[tuple[bytes | None, bytes | None, int | None]]) -> None:
+        self._begin()
+        self.producer.send_many(topic, records)
 
     def _begin(self) -> None:
         if not self.in_transaction:

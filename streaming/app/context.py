@@ -18,6 +18,8 @@ MAX_KEPT_PREFIX = 64 * 1024
 #: `send(topic, key, value, timestamp_ms=None, partition=None, headers=None)`: one record into the current
 #: commit (transaction) of the service.
 SendFunction = Callable[..., Any]
+#: `send_many(topic, [(key, value, timestamp_ms), ...])`: many keyed records of one topic into it at once.
+SendManyFunction = Callable[[str, Sequence[tuple[bytes | None, bytes | None, int | None]]], None]
 
 
 class Context:
@@ -34,11 +36,13 @@ class Context:
         group_id: str,
         send: SendFunction,
         stop: Callable[[], None] | None = None,
+        send_many: SendManyFunction | None = None,
     ) -> None:
         self.settings = settings
         self.service = service
         self.group_id = group_id
         self._send = send
+        self._send_many = send_many
         self._stop = stop
         self.dead_letters = 0
         self.late_events = 0
@@ -90,11 +94,16 @@ class Context:
         if not events:
             return
         topic = self.topic(logical_topic)
-        send = self._send
+        records = []
         for index, event in enumerate(events):
             stamp = timestamps[index] if timestamps is not None else getattr(event, "event_time", None)
             timestamp_ms = int(stamp * 1000) if isinstance(stamp, int | float) else None
-            send(topic, event.entity_key().encode(), encode(event), timestamp_ms)
+            records.append((event.entity_key().encode(), encode(event), timestamp_ms))
+        if self._send_many is not None:
+            self._send_many(topic, records)
+        else:
+            for key, value, timestamp_ms in records:
+                self._send(topic, key, value, timestamp_ms)
         EVENTS_OUT.labels(self.service, topic).inc(len(events))
         if event_times is not None:
             latency = EVENT_TO_OUTPUT_SECONDS.labels(self.service)
