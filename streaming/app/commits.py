@@ -127,7 +127,7 @@ class OffsetCommits:
 
     def flush_stores(self) -> None:
         for store in self.stores:
-            store.flush(self.send)
+            store.flush(self.send, self.send_many)
 
     def send(
         self,
@@ -140,9 +140,15 @@ class OffsetCommits:
     ) -> Any:
         return self.producer.send(topic, key, value, timestamp_ms, partition, headers)
 
-    def send_many(self, topic: str, records: Sequence[tuple[bytes | None, bytes | None, int | None]]) -> None:
-        """Many keyed `(key, value, timestamp_ms)` records to one topic, without a future each."""
-        self.producer.send_many(topic, records)
+    def send_many(
+        self,
+        topic: str,
+        records: Sequence[tuple[bytes | None, bytes | None, int | None]],
+        partition: int | None = None,
+    ) -> None:
+        """Many `(key, value, timestamp_ms)` records to one topic, keyed (or all on `partition`), without a
+        future each."""
+        self.producer.send_many(topic, records, partition)
 
     def committed(self, offsets: dict[TopicPartition, int], started: float) -> None:
         self.tracker.mark_committed(offsets)
@@ -178,9 +184,14 @@ class ExactlyOnce(OffsetCommits):
         self._begin()
         return self.producer.send(topic, key, value, timestamp_ms, partition, headers)
 
-    def send_many(self, topic: str, records: Sequence[tuple[bytes | None, bytes | None, int | None]]) -> None:
+    def send_many(
+        self,
+        topic: str,
+        records: Sequence[tuple[bytes | None, bytes | None, int | None]],
+        partition: int | None = None,
+    ) -> None:
         self._begin()
-        self.producer.send_many(topic, records)
+        self.producer.send_many(topic, records, partition)
 
     def _begin(self) -> None:
         if not self.in_transaction:

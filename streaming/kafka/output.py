@@ -60,9 +60,15 @@ class OutputProducer:
             topic, key=key, value=value, timestamp_ms=timestamp_ms, partition=partition, headers=headers
         )
 
-    def send_many(self, topic: str, records: Sequence[tuple[bytes | None, bytes | None, int | None]]) -> None:
-        """Send many `(key, value, timestamp_ms)` records to one topic, keyed, with no futures to wait on
-        (delivery failures surface as for `send`: in the transaction's commit, or in `flush`).
+    def send_many(
+        self,
+        topic: str,
+        records: Sequence[tuple[bytes | None, bytes | None, int | None]],
+        partition: int | None = None,
+    ) -> None:
+        """Send many `(key, value, timestamp_ms)` records to one topic, on their keys' partitions (or all on
+        `partition`), with no futures to wait on (delivery failures surface as for `send`: in the
+        transaction's commit, or in `flush`).
 
         kafka-python spends about 20 us of Python in each `send` (checks, a future per record, locks) and
         3 us encoding the record into its batch. Records that fit the open batch of their partition are
@@ -74,15 +80,20 @@ class OutputProducer:
         accumulator: Any = getattr(producer, "_accumulator", None)
         if not _appendable(producer, accumulator):
             for key, value, timestamp_ms in records:
-                producer.send(topic, key=key, value=value, timestamp_ms=timestamp_ms)
+                producer.send(topic, key=key, value=value, timestamp_ms=timestamp_ms, partition=partition)
             return
-        by_partition: dict[int, list[tuple[bytes | None, bytes | None, int | None]]] = {}
         if producer._metadata.partitions_for_topic(topic) is None:
             producer.partitions_for(topic)  # waits for the topic's metadata, as `send` would
-        partitioner = producer.config["partitioner"]
-        for record in records:
-            partition = partitioner.partition(topic, None, record[0], None, record[1], producer._metadata)
-            by_partition.setdefault(partition, []).append(record)
+        by_partition: dict[int, Sequence[tuple[bytes | None, bytes | None, int | None]]]
+        if partition is not None:
+            by_partition = {partition: records}
+        else:
+            keyed: dict[int, list[tuple[bytes | None, bytes | None, int | None]]] = {}
+            partitioner = producer.config["partitioner"]
+            for record in records:
+                chosen = partitioner.partition(topic, None, record[0], None, record[1], producer._metadata)
+                keyed.setdefault(chosen, []).append(record)
+            by_partition = dict(keyed)
         manager = producer._transaction_manager
         now = time.monotonic()
         for partition, batch in by_partition.items():

@@ -37,6 +37,7 @@ from streaming.state import ChangelogStore
 from streaming.windows.aggregations import DEFAULT_AGGREGATIONS, Aggregation
 from streaming.windows.assigners import HoppingWindows
 from streaming.windows.columns import BatchExtractor, ColumnBatch, ColumnExtractor, Columns
+from streaming.windows.encoding import WindowRecords
 from streaming.windows.grouping import WindowGroups
 from streaming.windows.moments import COUNT, MomentsBatch, WindowMoments
 
@@ -145,6 +146,8 @@ class WindowedAggregation(ProcessorBase):
             aggregation.state_key: aggregation for aggregation in self.aggregations if aggregation.state_key
         }
         self.output_topic = output_topic
+        # Closed windows of the batch path, encoded as `WindowAggregate` without a dict per field.
+        self._records = WindowRecords(self.fields, [aggregation.name for aggregation in self.aggregations])
         self.max_ahead_seconds = max_ahead_seconds
         self.max_ahead_of_clock_seconds = max_ahead_of_clock_seconds
         self.clock = clock
@@ -459,31 +462,25 @@ class WindowedAggregation(ProcessorBase):
             ],
             axis=2,
         )  # (windows, fields, statistics)
-        names = [aggregation.name for aggregation in self.aggregations]
         table = statistics.tolist()
         counts = closing.counts.astype(np.int64).tolist()
         window_start_ms = start_ms[closing_index]
         starts = (window_start_ms / 1000.0).tolist()
         ends = ((window_start_ms + self._end_ms(0)) / 1000.0).tolist()
         emitted_at = time.time()
-        outputs = []
-        for position, index in enumerate(closing_index.tolist()):
-            key = window_keys[index]
-            outputs.append(
-                WindowAggregate(
-                    key=key,
-                    window_start=starts[position],
-                    window_end=ends[position],
-                    count=counts[position],
-                    aggregates={
-                        name: dict(zip(names, row, strict=True))
-                        for name, row in zip(self.fields, table[position], strict=True)
-                    },
-                    closed_by="watermark",
-                    attributes=dict(entries[key].get("a", {})),
-                    emitted_at=emitted_at,
-                )
+        build = self._records.window
+        outputs = [
+            build(
+                window_keys[index],
+                starts[position],
+                ends[position],
+                counts[position],
+                table[position],
+                dict(entries[window_keys[index]].get("a", {})),
+                emitted_at,
             )
+            for position, index in enumerate(closing_index.tolist())
+        ]
         context.emit_many(self.output_topic, outputs, timestamps=ends, event_times=ends)
         self._windows_out += len(outputs)
         WINDOWS_CLOSED.labels(self.service, "watermark").inc(len(outputs))

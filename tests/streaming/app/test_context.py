@@ -1,4 +1,4 @@
-"""`Context.emit_many`: the records `emit` would send, handed over at once when the commit can take them so."""
+"""`Context.emit_many`: the records `emit` would send, handed over at once when the commit takes many."""
 
 from __future__ import annotations
 

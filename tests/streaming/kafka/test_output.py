@@ -97,3 +97,23 @@ def test_nothing_of_an_aborted_transaction_is_read(topics: Settings) -> None:
         producer.close()
     got = read_all(topics, topic, expected=20, idle_seconds=1.0)
     assert len(got) == 20 and all(r.value.startswith(b"b") for r in got)
+
+
+def test_records_sent_to_one_partition_stay_there_tombstones_included(topics: Settings) -> None:
+    topic = topics.topic_name("sensor_windows")
+    producer = OutputProducer(
+        topics,
+        topics.kafka.bootstrap_servers or "",
+        role="test",
+        transactional_id=f"test-{uuid.uuid4().hex[:6]}",
+    )
+    sent = [(b"k-%d" % n, None if n % 5 == 0 else b"v-%d" % n, None) for n in range(300)]
+    try:
+        producer.begin_transaction()
+        producer.send_many(topic, sent, partition=1)
+        producer.commit_transaction()
+    finally:
+        producer.close()
+    got = read_all(topics, topic, expected=len(sent))
+    assert {r.partition for r in got} == {1}
+    assert [(r.key, r.value) for r in got] == [(key, value) for key, value, _ in sent]
