@@ -317,12 +317,13 @@ def downsample(
     queue: Any,
 ) -> None:
     """One downsampler process; with others in the same group, they stop once they read `records` together."""
-    from consumers.downsampler.service import build
+    from consumers.downsampler.service import build, tune_garbage_collector
 
     processing = settings.processing.model_copy(update={"processing_guarantee": guarantee})
     windows = settings.windows.model_copy(update={"group_id": group, "aggregations": statistics})
     settings = settings.model_copy(update={"processing": processing, "windows": windows})
     app = build(settings, bootstrap, instance_id=instance)
+    tune_garbage_collector()  # as `streaming consume windows` does
     reported = [0]
 
     def count() -> int:
@@ -351,8 +352,9 @@ def downsample(
 
 
 def in_processes(target: Any, arguments: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
-    """Runs `target(*arguments[i], queue)` in one process each, all at once, and collects their results."""
-    context = multiprocessing.get_context("fork")
+    """Runs `target(*arguments[i], queue)` in one new process each (spawned, not forked, so that each
+    starts as a service does, without this process's objects), all at once, and collects their results."""
+    context = multiprocessing.get_context("spawn")
     queue: Any = context.Queue()
     processes = [context.Process(target=target, args=(*args, queue)) for args in arguments]
     for process in processes:
@@ -445,7 +447,7 @@ def run_scenario(
     broker = BrokerCpu(settings)
 
     def ours(guarantee: str, statistics: list[str], processes: int) -> dict[str, Any]:
-        total = multiprocessing.get_context("fork").Value("q", 0)
+        total = multiprocessing.get_context("spawn").Value("q", 0)
         group = f"downsampler-{uuid.uuid4().hex[:6]}"
         runs = in_processes(
             downsample,

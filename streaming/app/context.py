@@ -91,20 +91,30 @@ class Context:
     ) -> None:
         """`emit` for many events of one topic at once (e.g. every window a batch closed), keyed by their
         entities: the topic, metric labels and clock are looked up once, not per event."""
-        if not events:
-            return
-        topic = self.topic(logical_topic)
         records = []
         for index, event in enumerate(events):
             stamp = timestamps[index] if timestamps is not None else getattr(event, "event_time", None)
             timestamp_ms = int(stamp * 1000) if isinstance(stamp, int | float) else None
             records.append((event.entity_key().encode(), encode(event), timestamp_ms))
+        self.emit_encoded(logical_topic, records, event_times)
+
+    def emit_encoded(
+        self,
+        logical_topic: str,
+        records: Sequence[tuple[bytes | None, bytes | None, int | None]],
+        event_times: Sequence[float] | None = None,
+    ) -> None:
+        """`emit_many` for `(key, value, timestamp_ms)` records their producer encoded itself, with what
+        `encode` guarantees (no NaN or infinity)."""
+        if not records:
+            return
+        topic = self.topic(logical_topic)
         if self._send_many is not None:
             self._send_many(topic, records)
         else:
             for key, value, timestamp_ms in records:
                 self._send(topic, key, value, timestamp_ms)
-        EVENTS_OUT.labels(self.service, topic).inc(len(events))
+        EVENTS_OUT.labels(self.service, topic).inc(len(records))
         if event_times is not None:
             latency = EVENT_TO_OUTPUT_SECONDS.labels(self.service)
             now = time.time()

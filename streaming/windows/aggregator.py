@@ -462,6 +462,10 @@ class WindowedAggregation(ProcessorBase):
             ],
             axis=2,
         )  # (windows, fields, statistics)
+        if not np.isfinite(statistics).all():
+            # What `encode` refuses for a single event (JSON has no NaN): the batch fails, and is retried
+            # record by record, so that only the records that cause it become dead letters.
+            raise ValueError("a window statistic is NaN or infinite; refusing to encode it")
         table = statistics.tolist()
         counts = closing.counts.astype(np.int64).tolist()
         window_start_ms = start_ms[closing_index]
@@ -481,7 +485,15 @@ class WindowedAggregation(ProcessorBase):
             )
             for position, index in enumerate(closing_index.tolist())
         ]
-        context.emit_many(self.output_topic, outputs, timestamps=ends, event_times=ends)
+        encoded = self._records.encode_many(outputs)
+        context.emit_encoded(
+            self.output_topic,
+            [
+                (window_keys[index].encode(), value, int(end * 1000))
+                for index, value, end in zip(closing_index.tolist(), encoded, ends, strict=True)
+            ],
+            event_times=ends,
+        )
         self._windows_out += len(outputs)
         WINDOWS_CLOSED.labels(self.service, "watermark").inc(len(outputs))
         DOWNSAMPLING_RATIO.labels(self.service).set(self._readings_in / self._windows_out)
