@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 from streaming.app.checkpoints import Checkpointed
+from streaming.app.clock import ProcessingClock
 from streaming.app.commits import AtLeastOnce, CommitStrategy, ExactlyOnce
 from streaming.app.context import Context
 from streaming.app.lag import LagMonitor
@@ -100,6 +101,8 @@ class Application:
         self.summary = RunSummary()
         self._stop = threading.Event()
         self._context: Context | None = None
+        #: Wall clock that stands still while the input cannot be fetched (idle timeouts, TTLs).
+        self.clock = ProcessingClock()
 
     # Declaration -------------------------------------------------------------------------------------
 
@@ -162,6 +165,7 @@ class Application:
             commits.send,
             self.stop,
             send_many=getattr(commits, "send_many", None),
+            clock=self.clock,
         )
         if isinstance(commits, Checkpointed):
             commits.restore(lambda: self._committed(bootstrap))
@@ -178,6 +182,7 @@ class Application:
             ),
             context,
             self.summary,
+            self.clock,
         )
         try:
             consumer = GroupConsumer(

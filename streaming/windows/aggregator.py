@@ -81,7 +81,8 @@ class WindowedAggregation(ProcessorBase):
     allowed_lateness
         How far behind the latest event time the watermark is, in seconds.
     idle_timeout, state_ttl
-        Wall-clock silence after which a key's open windows close, and after which it is forgotten.
+        Silence after which a key's open windows close, and after which it is forgotten, in seconds of
+        the service's processing clock (wall clock that stands still while the input cannot be fetched).
     aggregations
         The statistics per field (default: count, mean, min, max, std, first, last, slope).
     max_ahead_seconds
@@ -122,7 +123,7 @@ class WindowedAggregation(ProcessorBase):
         aggregations: Sequence[Aggregation] = DEFAULT_AGGREGATIONS,
         max_ahead_seconds: float | None = 3_600.0,
         max_ahead_of_clock_seconds: float | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         name: str = "windows",
         extract_batch: BatchExtractor | None = None,
         vectorised: bool = True,
@@ -272,7 +273,7 @@ class WindowedAggregation(ProcessorBase):
             key_of_reading,
             unique_keys,
         )
-        now = self.clock()
+        now = self.clock() if self.clock is not None else context.processing_time()
         latest_attributes = {columns.key: columns.attributes for columns in extracted}
         for key in unique_keys:
             entry = self._key_entry(partition, key)
@@ -331,7 +332,7 @@ class WindowedAggregation(ProcessorBase):
             reading_index, starts = reading_index[~late_pair], starts[~late_pair]
         groups = WindowGroups.of(reading_index, starts, times, key_of_reading, self.windows.step)
 
-        now = self.clock()
+        now = self.clock() if self.clock is not None else context.processing_time()
         latest_attributes = dict(zip(columns.keys, columns.attributes, strict=True))
         for key, entry in entries.items():
             entry["ls"] = now
@@ -516,7 +517,7 @@ class WindowedAggregation(ProcessorBase):
         clock_bound = (
             math.inf
             if self.max_ahead_of_clock_seconds is None
-            else self.clock() + self.max_ahead_of_clock_seconds
+            else (self.clock or time.time)() + self.max_ahead_of_clock_seconds
         )
         earliest = _earliest(columns)
         newest = _newest(columns)
@@ -564,7 +565,7 @@ class WindowedAggregation(ProcessorBase):
         clock_bound = (
             math.inf
             if self.max_ahead_of_clock_seconds is None
-            else self.clock() + self.max_ahead_of_clock_seconds
+            else (self.clock or time.time)() + self.max_ahead_of_clock_seconds
         )
         kept: list[tuple[Any, Record]] = []
         kept_columns: list[Columns] = []

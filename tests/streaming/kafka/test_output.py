@@ -117,3 +117,23 @@ def test_records_sent_to_one_partition_stay_there_tombstones_included(topics: Se
     got = read_all(topics, topic, expected=len(sent))
     assert {r.partition for r in got} == {1}
     assert [(r.key, r.value) for r in got] == [(key, value) for key, value, _ in sent]
+
+
+def test_a_failed_batch_of_appended_records_is_the_producer_s_failure(topics: Settings) -> None:
+    topic = topics.topic_name("sensor_windows")
+    # A long linger keeps the batches open, so that they can be failed before they are sent.
+    producer = OutputProducer(topics, topics.kafka.bootstrap_servers or "", role="test", linger_ms=60_000)
+    client = producer._producer
+    try:
+        # The batch is opened by a record that no `send` of the wrapper watches: only send_many's own
+        # registration can report the failure of the records it appends.
+        client.send(topic, key=b"m-0001", value=b"first", partition=0)
+        producer.send_many(topic, [(b"m-0001", b"appended-%d" % n, None) for n in range(50)], partition=0)
+        assert producer.failure() is None
+        client._accumulator.abort_batches(RuntimeError("the batch was lost"))
+        failure = producer.failure()
+        assert failure is not None and "the batch was lost" in failure
+        producer.mark()
+        assert producer.failure() is None
+    finally:
+        producer.close(timeout=0)
