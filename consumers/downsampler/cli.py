@@ -47,10 +47,11 @@ def settings_with_overrides(args: argparse.Namespace) -> Settings:
 
 
 def run(args: argparse.Namespace) -> int:
-    from consumers.downsampler.service import SERVICE, build
+    from consumers.downsampler.service import SERVICE, build, tune_garbage_collector
     from streaming.cli.service import run_application
 
     settings = settings_with_overrides(args)
+    tune_garbage_collector()
     return run_application(
         args, settings, SERVICE, lambda bootstrap: build(settings, bootstrap, args.instance_id)
     )

@@ -159,7 +159,13 @@ class Application:
         producer = self._make_producer(bootstrap)
         commits = self._commit_strategy(producer, lambda: consumer, tracker)
         self._context = context = Context(
-            self.settings, self.service, self.group_id, commits.send, self.stop, clock=self.clock
+            self.settings,
+            self.service,
+            self.group_id,
+            commits.send,
+            self.stop,
+            send_many=getattr(commits, "send_many", None),
+            clock=self.clock,
         )
         if isinstance(commits, Checkpointed):
             commits.restore(lambda: self._committed(bootstrap))

@@ -138,7 +138,7 @@ class OffsetCommits:
 
     def flush_stores(self) -> None:
         for store in self.stores:
-            store.flush(self.send)
+            store.flush(self.send, self.send_many)
 
     def send(
         self,
@@ -150,6 +150,16 @@ class OffsetCommits:
         headers: list[tuple[str, bytes]] | None = None,
     ) -> Any:
         return self.producer.send(topic, key, value, timestamp_ms, partition, headers)
+
+    def send_many(
+        self,
+        topic: str,
+        records: Sequence[tuple[bytes | None, bytes | None, int | None]],
+        partition: int | None = None,
+    ) -> None:
+        """Many `(key, value, timestamp_ms)` records to one topic, keyed (or all on `partition`), without a
+        future each."""
+        self.producer.send_many(topic, records, partition)
 
     def committed(self, offsets: dict[TopicPartition, int], started: float) -> None:
         self.producer.mark()
@@ -191,6 +201,18 @@ class ExactlyOnce(OffsetCommits):
         self._begin()
         try:
             return self.producer.send(topic, key, value, timestamp_ms, partition, headers)
+        except KafkaError as error:
+            raise self._failed(error) from error
+
+    def send_many(
+        self,
+        topic: str,
+        records: Sequence[tuple[bytes | None, bytes | None, int | None]],
+        partition: int | None = None,
+    ) -> None:
+        self._begin()
+        try:
+            self.producer.send_many(topic, records, partition)
         except KafkaError as error:
             raise self._failed(error) from error
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Generic, TypeVar
 
 import msgspec
@@ -13,6 +14,10 @@ from streaming.schemas.dead_letter import DeadLetterReason
 EventT = TypeVar("EventT", bound=Event)
 
 _encoder = msgspec.json.Encoder()
+_probe = msgspec.msgpack.Encoder()
+#: msgpack writes every float as a float64 (0xcb, then 8 big-endian bytes); NaN and infinity, and only they,
+#: have all 11 exponent bits set, so their first two bytes are 7ff./fff. in hex.
+_NON_FINITE_FLOAT64 = re.compile(rb"\xcb[\x7f\xff][\xf0-\xff]")
 
 
 class EventDecodeError(ValueError):
@@ -24,12 +29,31 @@ class EventDecodeError(ValueError):
 
 
 def encode(event: msgspec.Struct) -> bytes:
-    """Compact JSON. NaN and infinity are refused: JSON has no such numbers, so readers would choke."""
+    """Compact JSON. NaN and infinity are refused: JSON has no such numbers, so readers would choke.
+
+    >>> from contracts.label import Label
+    >>> encode(Label(kind="chargeback", entity_id="c-1", event_time=1.7e9, reported_time=float("nan"),
+    ...     transaction_id="t-1"))
+    Traceback (most recent call last):
+    ...
+    ValueError: Label holds NaN or infinity; refusing to encode it
+    """
     data = _encoder.encode(event)
     # msgspec writes non-finite floats as null, which would silently turn a bad value into a missing one.
-    if b"null" in data and _has_non_finite(event):
+    # A null is mostly a None, though: the msgpack form tells in C time whether any float is non-finite, and
+    # only a hit (or bytes that look like one) walks the event.
+    if b"null" in data and _may_hold_non_finite(event) and _has_non_finite(event):
         raise ValueError(f"{type(event).__name__} holds NaN or infinity; refusing to encode it")
     return data
+
+
+def _may_hold_non_finite(event: msgspec.Struct) -> bool:
+    """False only when no float of `event` is NaN or infinite (True may also be bytes that look like one)."""
+    try:
+        packed = _probe.encode(event)
+    except (TypeError, ValueError, OverflowError):
+        return True
+    return _NON_FINITE_FLOAT64.search(packed) is not None
 
 
 def _has_non_finite(value: Any) -> bool:

@@ -35,6 +35,7 @@ _encoder = msgspec.msgpack.Encoder(enc_hook=_encode_extra)
 _decoder = msgspec.msgpack.Decoder()
 
 SendFunction = Callable[..., Any]
+SendManyFunction = Callable[..., Any]
 
 #: Changelog key prefixes of the two namespaces.
 KEY_PREFIX = b"\x01k"
@@ -137,17 +138,24 @@ class ChangelogStore:
         """The owner's keys and metadata names changed since the last flush."""
         return self._dirty.get(partition, set()) | self._dirty_meta.get(partition, set())
 
-    def flush(self, send: SendFunction) -> int:
+    def flush(self, send: SendFunction, send_many: SendManyFunction | None = None) -> int:
         """Write every changed key with `send(topic, key, value, partition=...)` (a tombstone for deleted
-        ones). Returns records sent."""
+        ones), or a partition's at once with `send_many(topic, [(key, value, None), ...], partition=...)`.
+        Returns records sent."""
         sent = 0
         for partition, keys in self._dirty.items():
             entries = self._partitions[partition]
+            records = []
             for key in keys:
                 value = entries.get(key)
                 payload = None if value is None else _encoder.encode(value)
-                send(self.topic, KEY_PREFIX + key.encode(), payload, partition=partition)
-                sent += 1
+                records.append((KEY_PREFIX + key.encode(), payload))
+            if send_many is not None and records:
+                send_many(self.topic, [(key, payload, None) for key, payload in records], partition=partition)
+            else:
+                for record_key, payload in records:
+                    send(self.topic, record_key, payload, partition=partition)
+            sent += len(records)
             keys.clear()
         for partition, names in self._dirty_meta.items():
             meta = self._meta[partition]

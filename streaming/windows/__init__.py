@@ -19,9 +19,11 @@ from streaming.windows.aggregations import (
     aggregations_named,
     register_aggregation,
 )
-from streaming.windows.aggregator import Columns, WindowedAggregation
+from streaming.windows.aggregator import WindowedAggregation
 from streaming.windows.assigners import HoppingWindows, TumblingWindows
-from streaming.windows.quantile import Quantile
+from streaming.windows.columns import BatchExtractor, ColumnBatch, ColumnExtractor, Columns
+from streaming.windows.moments import MomentsBatch
+from streaming.windows.quantile import Quantile, QuantileBatch
 from streaming.windows.sketch import LogBuckets
 
 __all__ = [
@@ -29,6 +31,9 @@ __all__ = [
     "MAXIMUM",
     "MINIMUM",
     "Aggregation",
+    "BatchExtractor",
+    "ColumnBatch",
+    "ColumnExtractor",
     "Columns",
     "Count",
     "First",
@@ -38,7 +43,9 @@ __all__ = [
     "Maximum",
     "Mean",
     "Minimum",
+    "MomentsBatch",
     "Quantile",
+    "QuantileBatch",
     "Slope",
     "Std",
     "TumblingWindows",

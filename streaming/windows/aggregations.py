@@ -17,74 +17,60 @@ state, if any), and `register_aggregation` a name for it so settings can select 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-# Row layout of the per-field moments.
-SUM, SUM_SQUARES, MINIMUM, MAXIMUM, FIRST, LAST, SUM_TIME_VALUE = range(7)
-FIELD_ROWS = 7
-# Layout of the shared (field-independent) moments: time is relative to the window start, which keeps the
-# sums small enough for float64 to stay exact where it matters.
-COUNT, FIRST_TIME, LAST_TIME, SUM_TIME, SUM_TIME_SQUARES = range(5)
-SHARED_SLOTS = 5
+from streaming.windows.moments import (
+    COUNT,
+    FIELD_ROWS,
+    FIRST,
+    FIRST_TIME,
+    LAST,
+    LAST_TIME,
+    MAXIMUM,
+    MINIMUM,
+    SHARED_SLOTS,
+    SUM,
+    SUM_SQUARES,
+    SUM_TIME,
+    SUM_TIME_SQUARES,
+    SUM_TIME_VALUE,
+    MomentsBatch,
+    WindowMoments,
+)
 
-
-@dataclass
-class WindowMoments:
-    """Mergeable partial statistics of one window: `shared` (5,) and `fields` (7, n_fields)."""
-
-    shared: np.ndarray
-    fields: np.ndarray
-
-    @classmethod
-    def from_values(cls, relative_times: np.ndarray, values: np.ndarray, _start: float) -> WindowMoments:
-        """From the readings of one window, in arrival order. `values` is (n, n_fields)."""
-        order = np.argsort(relative_times, kind="stable")
-        shared = np.array(
-            [
-                len(relative_times),
-                relative_times[order[0]],
-                relative_times[order[-1]],
-                relative_times.sum(),
-                (relative_times**2).sum(),
-            ]
-        )
-        fields = np.vstack(
-            [
-                values.sum(axis=0),
-                (values**2).sum(axis=0),
-                values.min(axis=0),
-                values.max(axis=0),
-                values[order[0]],
-                values[order[-1]],
-                (relative_times[:, None] * values).sum(axis=0),
-            ]
-        )
-        return cls(shared, fields)
-
-    def merge(self, later: WindowMoments) -> None:
-        """Fold in statistics of readings that arrived after these. Ties in time keep arrival order."""
-        mine, theirs = self.shared, later.shared
-        self.fields[SUM] += later.fields[SUM]
-        self.fields[SUM_SQUARES] += later.fields[SUM_SQUARES]
-        self.fields[SUM_TIME_VALUE] += later.fields[SUM_TIME_VALUE]
-        np.minimum(self.fields[MINIMUM], later.fields[MINIMUM], out=self.fields[MINIMUM])
-        np.maximum(self.fields[MAXIMUM], later.fields[MAXIMUM], out=self.fields[MAXIMUM])
-        if theirs[FIRST_TIME] < mine[FIRST_TIME]:
-            self.fields[FIRST] = later.fields[FIRST]
-            mine[FIRST_TIME] = theirs[FIRST_TIME]
-        if theirs[LAST_TIME] >= mine[LAST_TIME]:
-            self.fields[LAST] = later.fields[LAST]
-            mine[LAST_TIME] = theirs[LAST_TIME]
-        mine[COUNT] += theirs[COUNT]
-        mine[SUM_TIME] += theirs[SUM_TIME]
-        mine[SUM_TIME_SQUARES] += theirs[SUM_TIME_SQUARES]
-
-    @property
-    def count(self) -> int:
-        return int(self.shared[COUNT])
+__all__ = [
+    "COUNT",
+    "DEFAULT_AGGREGATIONS",
+    "FIELD_ROWS",
+    "FIRST",
+    "FIRST_TIME",
+    "LAST",
+    "LAST_TIME",
+    "MAXIMUM",
+    "MINIMUM",
+    "SHARED_SLOTS",
+    "SUM",
+    "SUM_SQUARES",
+    "SUM_TIME",
+    "SUM_TIME_SQUARES",
+    "SUM_TIME_VALUE",
+    "Aggregation",
+    "Count",
+    "First",
+    "Last",
+    "Maximum",
+    "Mean",
+    "Minimum",
+    "MomentsBatch",
+    "Slope",
+    "Std",
+    "WindowMoments",
+    "aggregation_names",
+    "aggregations_named",
+    "register_aggregation",
+]
 
 
 class Aggregation:
@@ -93,6 +79,11 @@ class Aggregation:
     A statistic computed from the moments alone sets nothing else. One that keeps state of its own sets
     `state_key` (statistics with the same key share one state, e.g. p50 and p95 share the window's values)
     and implements `start`, `add`, `dump` and `load`; `compute` then receives that state.
+
+    The aggregator works a polled batch at a time, on all its windows at once: `compute_many`, `fold_many`
+    and `window_states` are that batch path. Their defaults go window by window through `compute`,
+    `start` and `add`, so a statistic that defines only those works unchanged; the built-in ones override
+    them with array arithmetic.
     """
 
     name: str = ""
@@ -118,12 +109,48 @@ class Aggregation:
         """The state from what `dump` wrote."""
         raise NotImplementedError
 
+    # The batch path ------------------------------------------------------------------------------------
+
+    def compute_many(self, moments: MomentsBatch, states: Any = None, windows: Any = None) -> np.ndarray:
+        """The statistic of many windows, (n_windows, n_fields). `states` is what `fold_many` returned for
+        the batch's windows, and `windows` says which of them these moments are (None: all, in order)."""
+        field_count = moments.fields.shape[2]
+        computed = np.empty((len(moments), field_count))
+        positions = range(len(moments)) if windows is None else list(windows)
+        for index, window in enumerate(positions):
+            state = None if states is None else states[window]
+            computed[index] = self.compute(moments.window(index), state)
+        return computed
+
+    def fold_many(self, earlier: Sequence[Any], values: np.ndarray, offsets: np.ndarray) -> Any:
+        """The states of many windows: window `i`'s state before this batch, `earlier[i]` (None: the window
+        is new), with its readings of this batch, `values[offsets[i]:offsets[i + 1]]` (maybe none), folded
+        in. What it returns goes to `compute_many` and `window_states`."""
+        states = []
+        for index, state in enumerate(earlier):
+            readings = values[offsets[index] : offsets[index + 1]]
+            if state is None:
+                states.append(self.start(readings))
+            elif len(readings):
+                states.append(self.add(state, readings))
+            else:
+                states.append(state)
+        return states
+
+    def window_states(self, states: Any, windows: Sequence[int]) -> list[Any]:
+        """The states of some of the windows of a `fold_many` result, one by one as `start` and `add` keep
+        them (for the windows that stay open past the batch)."""
+        return [states[index] for index in windows]
+
 
 class Count(Aggregation):
     name = "count"
 
     def compute(self, moments: WindowMoments, state: Any = None) -> np.ndarray:
         return np.atleast_1d(np.full_like(moments.fields[SUM], moments.shared[COUNT]))
+
+    def compute_many(self, moments: MomentsBatch, states: Any = None, windows: Any = None) -> np.ndarray:
+        return np.repeat(moments.counts[:, None], moments.fields.shape[2], axis=1)
 
 
 class Mean(Aggregation):
@@ -132,6 +159,10 @@ class Mean(Aggregation):
     def compute(self, moments: WindowMoments, state: Any = None) -> np.ndarray:
         return np.atleast_1d(moments.fields[SUM] / moments.shared[COUNT])
 
+    def compute_many(self, moments: MomentsBatch, states: Any = None, windows: Any = None) -> np.ndarray:
+        result: np.ndarray = moments.fields[:, SUM] / moments.counts[:, None]
+        return result
+
 
 class Minimum(Aggregation):
     name = "min"
@@ -139,12 +170,18 @@ class Minimum(Aggregation):
     def compute(self, moments: WindowMoments, state: Any = None) -> np.ndarray:
         return np.atleast_1d(moments.fields[MINIMUM])
 
+    def compute_many(self, moments: MomentsBatch, states: Any = None, windows: Any = None) -> np.ndarray:
+        return moments.fields[:, MINIMUM]
+
 
 class Maximum(Aggregation):
     name = "max"
 
     def compute(self, moments: WindowMoments, state: Any = None) -> np.ndarray:
         return np.atleast_1d(moments.fields[MAXIMUM])
+
+    def compute_many(self, moments: MomentsBatch, states: Any = None, windows: Any = None) -> np.ndarray:
+        return moments.fields[:, MAXIMUM]
 
 
 class Std(Aggregation):
@@ -161,6 +198,15 @@ class Std(Aggregation):
         variance = (squares - total * total / count) / (count - 1)
         return np.atleast_1d(np.sqrt(np.maximum(variance, 0.0)))
 
+    def compute_many(self, moments: MomentsBatch, states: Any = None, windows: Any = None) -> np.ndarray:
+        count = moments.counts[:, None]
+        total = moments.fields[:, SUM]
+        squares = moments.fields[:, SUM_SQUARES]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            variance = (squares - total * total / count) / (count - 1)
+        result: np.ndarray = np.where(count < 2, 0.0, np.sqrt(np.maximum(variance, 0.0)))
+        return result
+
 
 class First(Aggregation):
     name = "first"
@@ -168,12 +214,18 @@ class First(Aggregation):
     def compute(self, moments: WindowMoments, state: Any = None) -> np.ndarray:
         return np.atleast_1d(moments.fields[FIRST])
 
+    def compute_many(self, moments: MomentsBatch, states: Any = None, windows: Any = None) -> np.ndarray:
+        return moments.fields[:, FIRST]
+
 
 class Last(Aggregation):
     name = "last"
 
     def compute(self, moments: WindowMoments, state: Any = None) -> np.ndarray:
         return np.atleast_1d(moments.fields[LAST])
+
+    def compute_many(self, moments: MomentsBatch, states: Any = None, windows: Any = None) -> np.ndarray:
+        return moments.fields[:, LAST]
 
 
 class Slope(Aggregation):
@@ -190,6 +242,16 @@ class Slope(Aggregation):
             return np.atleast_1d(np.zeros_like(values))
         numerator = count * moments.fields[SUM_TIME_VALUE] - sum_time * values
         return np.atleast_1d(numerator / denominator)
+
+    def compute_many(self, moments: MomentsBatch, states: Any = None, windows: Any = None) -> np.ndarray:
+        count = moments.counts[:, None]
+        sum_time = moments.shared[:, SUM_TIME][:, None]
+        denominator = count * moments.shared[:, SUM_TIME_SQUARES][:, None] - sum_time * sum_time
+        numerator = count * moments.fields[:, SUM_TIME_VALUE] - sum_time * moments.fields[:, SUM]
+        flat = (count < 2) | (np.abs(denominator) < 1e-12)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            result: np.ndarray = np.where(flat, 0.0, numerator / np.where(flat, 1.0, denominator))
+        return result
 
 
 DEFAULT_AGGREGATIONS: tuple[Aggregation, ...] = (

@@ -23,7 +23,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -34,8 +34,12 @@ from streaming.app.record import Record
 from streaming.metrics import DOWNSAMPLING_RATIO, OPEN_WINDOWS, WINDOW_INPUT_READINGS, WINDOWS_CLOSED
 from streaming.schemas import WindowAggregate
 from streaming.state import ChangelogStore
-from streaming.windows.aggregations import COUNT, DEFAULT_AGGREGATIONS, Aggregation, WindowMoments
+from streaming.windows.aggregations import DEFAULT_AGGREGATIONS, Aggregation
 from streaming.windows.assigners import HoppingWindows
+from streaming.windows.columns import BatchExtractor, ColumnBatch, ColumnExtractor, Columns
+from streaming.windows.encoding import WindowRecords
+from streaming.windows.grouping import WindowGroups
+from streaming.windows.moments import COUNT, MomentsBatch, WindowMoments
 
 log = logging.getLogger(__name__)
 
@@ -43,17 +47,7 @@ log = logging.getLogger(__name__)
 WATERMARK = "partition"
 
 
-@dataclass
-class Columns:
-    """What the aggregator needs from one input event: its key, reading times and values, attributes."""
-
-    key: str
-    times: Sequence[float]
-    values: dict[str, Sequence[float]]
-    attributes: dict[str, str] = field(default_factory=dict)
-
-
-ColumnExtractor = Callable[[Any], Columns]
+__all__ = ["WATERMARK", "BatchExtractor", "ColumnBatch", "ColumnExtractor", "Columns", "WindowedAggregation"]
 
 
 @dataclass
@@ -96,6 +90,13 @@ class WindowedAggregation(ProcessorBase):
         dead letter (`timestamp_out_of_bounds`). None: unbounded.
     max_ahead_of_clock_seconds
         The same bound against the wall clock, for live sources (None: off, as replays run ahead of it).
+    extract_batch
+        `extract_batch(events, fields) -> ColumnBatch`: what `extract` gives, for a whole batch at once as
+        arrays (optional: without it, `extract` is called per event).
+    vectorised
+        Work a batch at a time (True): one sort groups every reading by key and window, grouped numpy
+        reductions compute the moments and statistics of all its windows, each key's state is written
+        once. False: window by window, the reference the batch path is tested against.
 
     >>> from streaming.schemas import Codec, WindowAggregate
     >>> from streaming.windows.assigners import TumblingWindows
@@ -124,6 +125,8 @@ class WindowedAggregation(ProcessorBase):
         max_ahead_of_clock_seconds: float | None = None,
         clock: Callable[[], float] | None = None,
         name: str = "windows",
+        extract_batch: BatchExtractor | None = None,
+        vectorised: bool = True,
     ) -> None:
         if state_ttl < idle_timeout:
             raise ValueError("state_ttl must be at least idle_timeout, or open windows would be forgotten")
@@ -132,6 +135,8 @@ class WindowedAggregation(ProcessorBase):
         self.windows = windows
         self.fields = list(fields)
         self.extract = extract
+        self.extract_batch = extract_batch
+        self.vectorised = vectorised
         self.service = service
         self.allowed_lateness = allowed_lateness
         self.idle_timeout = idle_timeout
@@ -142,6 +147,8 @@ class WindowedAggregation(ProcessorBase):
             aggregation.state_key: aggregation for aggregation in self.aggregations if aggregation.state_key
         }
         self.output_topic = output_topic
+        # Closed windows of the batch path, encoded as `WindowAggregate` without a dict per field.
+        self._records = WindowRecords(self.fields, [aggregation.name for aggregation in self.aggregations])
         self.max_ahead_seconds = max_ahead_seconds
         self.max_ahead_of_clock_seconds = max_ahead_of_clock_seconds
         self.clock = clock
@@ -210,6 +217,14 @@ class WindowedAggregation(ProcessorBase):
         partition = batch[0][1].partition
         if partition not in self._open:
             self.partitions_assigned([partition])
+        if self.vectorised:
+            self._process_batch(partition, batch, context)
+        else:
+            self._process_window_by_window(partition, batch, context)
+
+    def _process_window_by_window(
+        self, partition: int, batch: list[tuple[Any, Record]], context: Context
+    ) -> None:
         extracted = [self.extract(event) for event, _ in batch]
         batch, extracted = self._within_bounds(partition, batch, extracted, context)
         if not batch:
@@ -271,6 +286,271 @@ class WindowedAggregation(ProcessorBase):
         self._readings_in += len(times)
         WINDOW_INPUT_READINGS.labels(self.service).inc(len(times))
         self._close_due(partition, new_max - self.allowed_lateness, context)
+
+    # The batch path -----------------------------------------------------------------------------------
+
+    def _columns(self, batch: list[tuple[Any, Record]]) -> ColumnBatch:
+        events = [event for event, _record in batch]
+        if self.extract_batch is not None:
+            return self.extract_batch(events, self.fields)
+        return ColumnBatch.from_columns([self.extract(event) for event in events], self.fields)
+
+    def _latest_event_time(self, partition: int) -> float:
+        partition_state = self.store.get_meta(partition, WATERMARK) or {"max_event_time": -math.inf}
+        return float(partition_state["max_event_time"])
+
+    def _process_batch(self, partition: int, batch: list[tuple[Any, Record]], context: Context) -> None:
+        """The whole batch at once: the same windows, late readings and state as window by window."""
+        columns = self._columns(batch)
+        batch, columns = self._batch_within_bounds(partition, batch, columns, context)
+        if not batch:
+            return
+        times, counts = columns.times, columns.counts
+        record_of_reading = np.repeat(np.arange(len(counts)), counts)
+        unique_keys = sorted(set(columns.keys))
+        key_number = {key: number for number, key in enumerate(unique_keys)}
+        key_of_reading = np.fromiter((key_number[key] for key in columns.keys), np.int64, len(columns))[
+            record_of_reading
+        ]
+
+        previous_max = self._latest_event_time(partition)
+        running_max = np.maximum.accumulate(np.concatenate(([previous_max], _earliest(columns))))
+        watermark_before = (running_max[:-1] - self.allowed_lateness)[record_of_reading]
+        # Each key's entry is read once here and written once at the end.
+        entries = {key: self._key_entry(partition, key) for key in unique_keys}
+        closed_until = np.array([float(entries[key].get("cu", -math.inf)) for key in unique_keys])[
+            key_of_reading
+        ]
+
+        reading_index, starts = self.windows.assign(times)
+        ends = starts + self.windows.size
+        late_pair = (ends <= watermark_before[reading_index]) | (ends <= closed_until[reading_index])
+        if late_pair.any():
+            self._send_late(
+                batch, reading_index[late_pair], starts[late_pair], record_of_reading, counts, context
+            )
+            reading_index, starts = reading_index[~late_pair], starts[~late_pair]
+        groups = WindowGroups.of(reading_index, starts, times, key_of_reading, self.windows.step)
+
+        now = self.clock() if self.clock is not None else context.processing_time()
+        latest_attributes = dict(zip(columns.keys, columns.attributes, strict=True))
+        for key, entry in entries.items():
+            entry["ls"] = now
+            entry["a"] = latest_attributes[key]
+        new_max = float(running_max[-1])
+        self._fold_and_close(
+            partition,
+            groups,
+            [unique_keys[number] for number in groups.key_numbers.tolist()],
+            columns.values[groups.rows],
+            entries,
+            (new_max - self.allowed_lateness) * 1000,
+            context,
+        )
+        for key, entry in entries.items():
+            self.store.set(partition, key, entry)
+        if new_max > previous_max:
+            self.store.set_meta(partition, WATERMARK, {"max_event_time": new_max})
+        self._readings_in += len(times)
+        WINDOW_INPUT_READINGS.labels(self.service).inc(len(times))
+        self._update_gauges()
+
+    def _fold_and_close(
+        self,
+        partition: int,
+        groups: WindowGroups,
+        window_keys: list[str],
+        grouped_values: np.ndarray,
+        entries: dict[str, dict[str, Any]],
+        watermark_ms: float,
+        context: Context,
+    ) -> None:
+        """Fold the batch's windows into the open ones, close those the watermark passed (with those of
+        earlier batches it passes now), and keep the rest open."""
+        open_windows = self._open[partition]
+        deadlines = self._deadlines[partition]
+        field_count = len(self.fields)
+        window_starts = groups.start_ms.tolist()
+        earlier = [open_windows.pop(window, None) for window in zip(window_keys, window_starts, strict=True)]
+        if len(groups):
+            moments = MomentsBatch.from_segments(groups.relative_times, grouped_values, groups.offsets)
+        else:
+            moments = MomentsBatch.stack([], field_count)
+        merged = [index for index, window in enumerate(earlier) if window is not None]
+        if merged:
+            before = MomentsBatch.stack(
+                [window.moments for window in earlier if window is not None], field_count
+            )
+            moments.merge_earlier(np.array(merged), before)
+        # Windows of earlier batches that this batch's watermark closes, without readings of this batch.
+        due: list[tuple[str, int, _OpenWindow]] = []
+        while deadlines and deadlines[0][0] <= watermark_ms:
+            _end_ms, key, due_start_ms = heapq.heappop(deadlines)
+            window = open_windows.pop((key, due_start_ms), None)
+            if window is not None:
+                due.append((key, due_start_ms, window))
+        offsets = groups.offsets
+        if due:
+            for key, due_start_ms, window in due:
+                window_keys.append(key)
+                window_starts.append(due_start_ms)
+                earlier.append(window)
+                if key not in entries:
+                    entries[key] = self._key_entry(partition, key)
+            moments = MomentsBatch.concatenate(
+                [moments, MomentsBatch.stack([window.moments for _key, _start, window in due], field_count)]
+            )
+            offsets = np.concatenate((offsets, np.full(len(due), offsets[-1])))
+        states = {
+            state_key: owner.fold_many(
+                [None if window is None else window.states.get(state_key) for window in earlier],
+                grouped_values,
+                offsets,
+            )
+            for state_key, owner in self._state_owners.items()
+        }
+        start_ms = np.asarray(window_starts, dtype=np.int64)
+        end_ms = start_ms + self._end_ms(0)
+        closing = end_ms <= watermark_ms
+        closing_index = np.flatnonzero(closing)
+        if len(closing_index):
+            # In the order the deadline heap closes them one by one: by end, key and start.
+            closing_keys = [window_keys[index] for index in closing_index.tolist()]
+            rank = {key: number for number, key in enumerate(sorted(set(closing_keys)))}
+            key_rank = np.fromiter((rank[key] for key in closing_keys), np.int64, len(closing_keys))
+            closing_index = closing_index[
+                np.lexsort((start_ms[closing_index], key_rank, end_ms[closing_index]))
+            ]
+            self._emit_many(closing_index, window_keys, start_ms, moments, states, entries, context)
+            for index in closing_index.tolist():
+                entries[window_keys[index]]["w"].pop(window_starts[index], None)
+        open_index = np.flatnonzero(~closing).tolist()
+        if open_index:
+            kept = {
+                state_key: self._state_owners[state_key].window_states(folded, open_index)
+                for state_key, folded in states.items()
+            }
+            shared, fields = moments.shared[open_index], moments.fields[open_index]
+            for position, index in enumerate(open_index):
+                key, window_start_ms = window_keys[index], window_starts[index]
+                window = _OpenWindow(
+                    # Copies: views would keep the whole batch's arrays alive while the window is open.
+                    WindowMoments(shared[position].copy(), fields[position].copy()),
+                    {state_key: states_kept[position] for state_key, states_kept in kept.items()},
+                )
+                open_windows[(key, window_start_ms)] = window
+                if earlier[index] is None:
+                    heapq.heappush(deadlines, (self._end_ms(window_start_ms), key, window_start_ms))
+                entries[key]["w"][window_start_ms] = self._window_entry(window)
+
+    def _emit_many(
+        self,
+        closing_index: np.ndarray,
+        window_keys: list[str],
+        start_ms: np.ndarray,
+        moments: MomentsBatch,
+        states: dict[str, Any],
+        entries: dict[str, dict[str, Any]],
+        context: Context,
+    ) -> None:
+        closing = MomentsBatch(moments.shared[closing_index], moments.fields[closing_index])
+        statistics = np.stack(
+            [
+                aggregation.compute_many(
+                    closing, states[aggregation.state_key] if aggregation.state_key else None, closing_index
+                )
+                for aggregation in self.aggregations
+            ],
+            axis=2,
+        )  # (windows, fields, statistics)
+        if not np.isfinite(statistics).all():
+            # What `encode` refuses for a single event (JSON has no NaN): the batch fails, and is retried
+            # record by record, so that only the records that cause it become dead letters.
+            raise ValueError("a window statistic is NaN or infinite; refusing to encode it")
+        table = statistics.tolist()
+        counts = closing.counts.astype(np.int64).tolist()
+        window_start_ms = start_ms[closing_index]
+        starts = (window_start_ms / 1000.0).tolist()
+        ends = ((window_start_ms + self._end_ms(0)) / 1000.0).tolist()
+        emitted_at = time.time()
+        build = self._records.window
+        outputs = [
+            build(
+                window_keys[index],
+                starts[position],
+                ends[position],
+                counts[position],
+                table[position],
+                dict(entries[window_keys[index]].get("a", {})),
+                emitted_at,
+            )
+            for position, index in enumerate(closing_index.tolist())
+        ]
+        encoded = self._records.encode_many(outputs)
+        context.emit_encoded(
+            self.output_topic,
+            [
+                (window_keys[index].encode(), value, int(end * 1000))
+                for index, value, end in zip(closing_index.tolist(), encoded, ends, strict=True)
+            ],
+            event_times=ends,
+        )
+        self._windows_out += len(outputs)
+        WINDOWS_CLOSED.labels(self.service, "watermark").inc(len(outputs))
+        DOWNSAMPLING_RATIO.labels(self.service).set(self._readings_in / self._windows_out)
+
+    def _window_entry(self, window: _OpenWindow) -> dict[str, Any]:
+        """A window as its key's changelog entry holds it."""
+        # The arrays are shared with the open window, not copied: they are encoded at commit time.
+        state: dict[str, Any] = {"s": window.moments.shared, "f": window.moments.fields}
+        if window.states:
+            state["a"] = {key: self._state_owners[key].dump(value) for key, value in window.states.items()}
+        return state
+
+    def _batch_within_bounds(
+        self, partition: int, batch: list[tuple[Any, Record]], columns: ColumnBatch, context: Context
+    ) -> tuple[list[tuple[Any, Record]], ColumnBatch]:
+        """`_within_bounds` on arrays: one comparison for the batch, unless some record is out of bounds."""
+        if self.max_ahead_seconds is None and self.max_ahead_of_clock_seconds is None:
+            return batch, columns
+        latest = self._latest_event_time(partition)
+        clock_bound = (
+            math.inf
+            if self.max_ahead_of_clock_seconds is None
+            else (self.clock or time.time)() + self.max_ahead_of_clock_seconds
+        )
+        earliest = _earliest(columns)
+        newest = _newest(columns)
+        # The bound of each record as if every record before it is kept.
+        latest_before = np.maximum.accumulate(np.concatenate(([latest], earliest)))[:-1]
+        bound = np.full(len(columns), clock_bound)
+        if self.max_ahead_seconds is not None:
+            finite = np.isfinite(latest_before)
+            bound[finite] = np.minimum(bound[finite], latest_before[finite] + self.max_ahead_seconds)
+        if not (newest > bound).any():
+            return batch, columns
+        # A dead letter does not move the latest event time: decide record after record from the first.
+        kept: list[int] = []
+        for index, (record_newest, record_earliest) in enumerate(
+            zip(newest.tolist(), earliest.tolist(), strict=True)
+        ):
+            if columns.counts[index] == 0:
+                kept.append(index)
+                continue
+            record_bound = clock_bound
+            if self.max_ahead_seconds is not None and math.isfinite(latest):
+                record_bound = min(record_bound, latest + self.max_ahead_seconds)
+            if record_newest > record_bound:
+                context.dead_letter(
+                    batch[index][1],
+                    "timestamp_out_of_bounds",
+                    f"reading at {record_newest:.3f} is more than the allowed time ahead of the partition's "
+                    f"latest event time {latest:.3f} (windows.max_ahead_seconds) or of the clock",
+                )
+                continue
+            latest = max(latest, record_earliest)
+            kept.append(index)
+        return [batch[index] for index in kept], columns.select(kept)
 
     def _within_bounds(
         self, partition: int, batch: list[tuple[Any, Record]], extracted: list[Columns], context: Context
@@ -363,12 +643,7 @@ class WindowedAggregation(ProcessorBase):
 
     def _write_window(self, partition: int, key: str, start_ms: int) -> None:
         entry = self._key_entry(partition, key)
-        window = self._open[partition][(key, start_ms)]
-        # The arrays are shared with the open window, not copied: they are encoded at commit time.
-        state: dict[str, Any] = {"s": window.moments.shared, "f": window.moments.fields}
-        if window.states:
-            state["a"] = {key: self._state_owners[key].dump(value) for key, value in window.states.items()}
-        entry["w"][start_ms] = state
+        entry["w"][start_ms] = self._window_entry(self._open[partition][(key, start_ms)])
         self.store.set(partition, key, entry)
 
     def _send_late(
@@ -463,3 +738,23 @@ class WindowedAggregation(ProcessorBase):
 
     def _update_gauges(self) -> None:
         OPEN_WINDOWS.labels(self.service).set(sum(len(windows) for windows in self._open.values()))
+
+
+def _earliest(columns: ColumnBatch) -> np.ndarray:
+    """Each event's earliest reading time (its event time); -inf for an event without readings."""
+    return _per_event(columns, np.minimum, -math.inf)
+
+
+def _newest(columns: ColumnBatch) -> np.ndarray:
+    return _per_event(columns, np.maximum, -math.inf)
+
+
+def _per_event(columns: ColumnBatch, reduction: np.ufunc, empty: float) -> np.ndarray:
+    starts = columns.offsets[:-1]
+    if columns.counts.all():
+        return reduction.reduceat(columns.times, starts)
+    result = np.full(len(columns), empty)
+    filled = columns.counts > 0
+    if filled.any():
+        result[filled] = reduction.reduceat(columns.times, starts[filled])
+    return result

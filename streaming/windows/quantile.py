@@ -9,12 +9,14 @@ a restarted service that sees its input in other batches emits the same windows.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from streaming.windows.aggregations import MAXIMUM, MINIMUM, Aggregation, WindowMoments
+from streaming.windows.aggregations import Aggregation
+from streaming.windows.moments import MAXIMUM, MINIMUM, MomentsBatch, WindowMoments
 from streaming.windows.sketch import LogBuckets
 
 _NAME = re.compile(r"^p(\d{1,2}(?:\.\d+)?)$")
@@ -26,6 +28,16 @@ class QuantileState:
 
     samples: np.ndarray | None
     buckets: list[dict[int, int]] | None
+
+
+@dataclass
+class QuantileBatch:
+    """The states of many windows (a `fold_many` result): the values of the windows still exact, window
+    after window (`samples[offsets[i]:offsets[i + 1]]`), and the bucket counts of those past the limit."""
+
+    samples: np.ndarray
+    offsets: np.ndarray
+    buckets: dict[int, list[dict[int, int]]] = field(default_factory=dict)
 
 
 def exact_quantile(samples: np.ndarray, quantile: float) -> np.ndarray:
@@ -134,6 +146,67 @@ class Quantile(Aggregation):
             ]
         )
 
+    # The batch path -----------------------------------------------------------------------------------
+
+    def fold_many(self, earlier: Sequence[Any], values: np.ndarray, offsets: np.ndarray) -> QuantileBatch:
+        prior = [index for index, state in enumerate(earlier) if state is not None]
+        if prior:
+            values, offsets = _prepend(values, offsets, {index: earlier[index].samples for index in prior})
+        folded = QuantileBatch(values, offsets)
+        sizes = np.diff(offsets)
+        for index in prior:
+            state = earlier[index]
+            if state.buckets is not None:
+                # Already a sketch: this batch's readings (the rows after its, none prepended) add counts.
+                readings = values[offsets[index] : offsets[index + 1]]
+                folded.buckets[index] = self.add(state, readings).buckets or []
+        for index in np.flatnonzero(sizes > self.exact_samples).tolist():
+            if index not in folded.buckets:
+                folded.buckets[index] = self._bucket_counts(values[offsets[index] : offsets[index + 1]])
+        return folded
+
+    def compute_many(self, moments: MomentsBatch, states: Any = None, windows: Any = None) -> np.ndarray:
+        assert isinstance(states, QuantileBatch)
+        chosen = np.arange(len(moments)) if windows is None else np.asarray(windows, dtype=np.int64)
+        samples = states.samples
+        starts = states.offsets[chosen]
+        sizes = states.offsets[chosen + 1] - starts
+        computed = np.empty((len(chosen), samples.shape[1]))
+        exact = np.ones(len(chosen), dtype=bool)
+        sketched = {}
+        if states.buckets:
+            for position, window in enumerate(chosen.tolist()):
+                counts = states.buckets.get(window)
+                if counts is not None:
+                    exact[position] = False
+                    sketched[position] = counts
+        # Windows with the same number of readings are sorted together, as one (windows, readings, fields)
+        # block: the arithmetic of `exact_quantile`, without a call per window.
+        for size in np.unique(sizes[exact]).tolist():
+            positions = np.flatnonzero(exact & (sizes == size))
+            block = np.sort(samples[starts[positions][:, None] + np.arange(size)], axis=1)
+            rank = self.quantile * (size - 1)
+            lower = int(rank)
+            upper = min(lower + 1, size - 1)
+            fraction = rank - lower
+            computed[positions] = block[:, lower] + (block[:, upper] - block[:, lower]) * fraction
+        for position, counts in sketched.items():
+            computed[position] = self.compute(moments.window(position), QuantileState(None, counts))
+        return computed
+
+    def window_states(self, states: Any, windows: Sequence[int]) -> list[Any]:
+        assert isinstance(states, QuantileBatch)
+        kept: list[Any] = []
+        for index in windows:
+            counts = states.buckets.get(index)
+            if counts is not None:
+                kept.append(QuantileState(None, counts))
+            else:
+                # A copy: a view would keep the whole batch's values alive as long as the window is open.
+                rows = states.samples[states.offsets[index] : states.offsets[index + 1]]
+                kept.append(QuantileState(rows.copy(), None))
+        return kept
+
     def dump(self, state: QuantileState) -> Any:
         # The arrays are encoded at commit time, not copied here.
         if state.samples is not None:
@@ -144,3 +217,32 @@ class Quantile(Aggregation):
         if data.get("x") is not None:
             return QuantileState(np.asarray(data["x"], float).reshape(-1, field_count), None)
         return QuantileState(None, [{int(b): int(c) for b, c in counts.items()} for counts in data["q"]])
+
+
+def _prepend(
+    values: np.ndarray, offsets: np.ndarray, earlier: dict[int, np.ndarray | None]
+) -> tuple[np.ndarray, np.ndarray]:
+    """`values` grouped by `offsets`, with `earlier[i]` (rows kept from before) put in front of window `i`'s
+    rows, so each window's values stay in arrival order."""
+    kept = [(index, rows) for index, rows in earlier.items() if rows is not None and len(rows)]
+    if not kept:
+        return values, offsets
+    before = np.zeros(len(offsets) - 1, dtype=np.int64)
+    before_start = np.zeros(len(offsets) - 1, dtype=np.int64)
+    pieces = [rows for _index, rows in kept]
+    lengths = [len(rows) for rows in pieces]
+    indexes = [index for index, _rows in kept]
+    before[indexes] = lengths
+    before_start[indexes] = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    earlier_rows = np.concatenate(pieces)
+    sizes = np.diff(offsets) + before
+    new_offsets = np.concatenate(([0], np.cumsum(sizes)))
+    window = np.repeat(np.arange(len(sizes)), sizes)
+    local = np.arange(int(new_offsets[-1])) - new_offsets[window]
+    from_earlier = local < before[window]
+    source = np.where(
+        from_earlier,
+        len(values) + before_start[window] + local,
+        offsets[window] + local - before[window],
+    )
+    return np.concatenate((values, earlier_rows))[source], new_offsets
