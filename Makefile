@@ -26,10 +26,10 @@ broker-jars: install
 
 # Prometheus and Alertmanager from Debian: promtool/amtool check the rules, a real Prometheus checks dashboards.
 observability-tools:
-	@if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null || ! command -v amtool >/dev/null; then \
-		echo "installing prometheus and prometheus-alertmanager from Debian"; \
-		$(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q prometheus prometheus-alertmanager; \
-		$(SUDO) systemctl disable --now prometheus prometheus-alertmanager prometheus-node-exporter >/dev/null 2>&1 || true; \
+	@if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null || ! command -v amtool >/dev/null || ! command -v prometheus-pushgateway >/dev/null; then \
+		echo "installing prometheus, prometheus-alertmanager and prometheus-pushgateway from Debian"; \
+		$(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q prometheus prometheus-alertmanager prometheus-pushgateway; \
+		$(SUDO) systemctl disable --now prometheus prometheus-alertmanager prometheus-node-exporter prometheus-pushgateway >/dev/null 2>&1 || true; \
 	fi
 
 # Redis for the recommendation cache, and Chromium with its driver for the storefront's browser tests.

@@ -30,7 +30,7 @@ def stable_alert_id(kind: str, entity_id: str, cause: str) -> str:
 
 @stable("contracts.alert/1")
 class Alert(Event, kw_only=True, frozen=True):
-    """A maintenance, fraud, drift or operational alert.
+    """A maintenance, fraud, drift, operational or churn alert.
 
     >>> a = Alert(alert_id=stable_alert_id("fraud", "c-1", "t-1"), kind="fraud", entity_id="c-1",
     ...     severity="critical", score=0.97, threshold=0.7, model_version=2, explanation="amount_ratio=14.2",

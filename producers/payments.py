@@ -1,9 +1,13 @@
 """Simulated card payments: customers with habits, merchants with categories, and four fraud patterns.
 
-Legitimate payments arrive as a Poisson process per card (with a daily cycle), mostly at the card's
-habitual merchants near home, with amounts from the category's typical basket scaled by the card's
-spending profile. A fraud episode starts, with a small probability, on a card's payment and adds one or
-more fraudulent payments:
+Legitimate payments come from the customers of a `CustomerBase` (`producers/customers.py`): each card
+belongs to a customer, and every transaction carries its `customer_id`. They arrive as a Poisson process
+per card (with a daily cycle) whose rate follows the customer's lifecycle week by week, mostly at the
+customer's habitual merchants near home, with amounts from the category's typical basket scaled by the
+customer's spending profile. Some purchases are refunded a few days later (a `refund` transaction of the
+same amount at the same merchant); customers about to churn refund more. When a customer churns, a
+`customer_churned` ground-truth label goes to the labels topic. A fraud episode starts, with a small
+probability, on a card's payment and adds one or more fraudulent payments:
 
 - card_testing: a burst of 5-15 tiny online payments at digital-goods merchants, seconds apart;
 - account_takeover: a new device in another country, 2-5 online payments of 3-10x the usual amount at
@@ -24,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from contracts import Label, Transaction
+from producers.customers import CustomerBase, CustomerLifecycleSettings
 from producers.records import OutgoingRecord
 from streaming.schemas import encode
 
@@ -99,6 +104,26 @@ class _Merchant:
 class PaymentWorld:
     """Cards, merchants and the payment stream; `generate()` returns the next payments and due labels.
 
+    Parameters
+    ----------
+    cards
+        Cards the customers hold at the start (the base grows from there).
+    merchants
+        Number of merchants.
+    seed
+        Seed of the simulation.
+    start_time
+        Event time of the first payment, epoch seconds.
+    fraud_rate
+        Share of payments that are fraudulent.
+    chargeback_delay_seconds, chargeback_delay_jitter
+        Chargebacks are reported this long after the fraud, times a uniform factor in
+        [1 - jitter, 1 + jitter].
+    transactions_per_card_day
+        Mean visits per card and day of an active customer.
+    lifecycle
+        The customers' lifecycle settings (default: `CustomerLifecycleSettings()`).
+
     >>> world = PaymentWorld(cards=50, merchants=40, seed=3, start_time=1.7e9, fraud_rate=0.0)
     >>> records = world.generate(5)
     >>> len(records), records[0].topic, records[0].key.startswith(b"c-")
@@ -120,6 +145,7 @@ class PaymentWorld:
         chargeback_delay_seconds: float = 3_600.0,
         chargeback_delay_jitter: float = 0.5,
         transactions_per_card_day: float = 3.0,
+        lifecycle: CustomerLifecycleSettings | None = None,
     ) -> None:
         if cards < 1 or merchants < 1:
             raise ValueError("the simulation needs at least one card and one merchant")
@@ -137,13 +163,27 @@ class PaymentWorld:
         self.episode_probability = fraud_rate / ((1.0 - fraud_rate) * mean_size) if fraud_rate else 0.0
         self.transactions = 0
         self.fraud_transactions = 0
+        self.refund_transactions = 0
         self._build_merchants(merchants)
-        self._build_cards(cards, transactions_per_card_day)
-        self._scheduled: list[tuple[float, int, Transaction, str]] = []  # fraud payments to come
-        self._labels: list[tuple[float, int, OutgoingRecord]] = []  # chargebacks not yet reported
+        self.customers = CustomerBase(
+            lifecycle or CustomerLifecycleSettings(),
+            cards=cards,
+            seed=seed,
+            start_time=self.start_time,
+            merchants_by_city=self._merchants_by_city,
+            merchant_categories=[merchant.category for merchant in self.merchants],
+            category_shares={name: share for name, _median, share, _online in CATEGORIES},
+            city_count=len(HOME_CITIES),
+            transactions_per_card_day=transactions_per_card_day,
+        )
+        self._refresh_cards()
+        # Fraud payments and refunds to come; the pattern is "" for a refund.
+        self._scheduled: list[tuple[float, int, Transaction, str]] = []
+        self._labels: list[tuple[float, int, OutgoingRecord]] = []  # labels not yet reported
         self._sequence = 0
         self._arrivals: list[tuple[float, int]] = []
         self._arrival_index = 0
+        self._arrival_cursor = self.start_time
         self._last_home_payment: dict[int, float] = {}
         del rng
 
@@ -181,48 +221,78 @@ class PaymentWorld:
     def _far_place(self) -> tuple[str, float, float, str]:
         return FAR_CITIES[int(self._rng.integers(len(FAR_CITIES)))]
 
-    def _build_cards(self, count: int, per_day: float) -> None:
-        rng = self._rng
-        self.card_ids = [f"c-{index:06d}" for index in range(count)]
-        self.customer_ids = [f"u-{index:06d}" for index in range(count)]
-        self.home_city = rng.integers(len(HOME_CITIES), size=count)
-        self.home_latitude = np.array([HOME_CITIES[c][1] for c in self.home_city]) + rng.normal(
-            0, 0.05, count
-        )
-        self.home_longitude = np.array([HOME_CITIES[c][2] for c in self.home_city]) + rng.normal(
-            0, 0.05, count
-        )
-        self.spending_scale = rng.lognormal(0.0, 0.4, count)
-        self.rates = rng.lognormal(math.log(per_day) - 0.18, 0.6, count) / _DAY  # mean ~ per_day
-        self.devices = [f"d-{value:08x}" for value in rng.integers(0, 2**32, size=count)]
-        self.habitual: list[list[int]] = []
-        for card in range(count):
-            local = self._merchants_by_city[self.home_city[card]]
-            size = min(len(local), int(rng.integers(4, 11)))
-            self.habitual.append(rng.choice(local, size=size, replace=False).tolist())
-        self._card_probabilities = self.rates / self.rates.sum()
+    def _refresh_cards(self) -> None:
+        """Per-card views of the customer base, extended when new customers (and cards) arrive."""
+        base = self.customers
+        self.card_ids = base.card_ids
+        self.devices = base.devices
+        owners = base.card_customer
+        self.home_city = base.home_city[owners]
+        cities = np.array([(city[1], city[2]) for city in HOME_CITIES])
+        self.home_latitude = cities[self.home_city, 0] + base.home_latitude_offset[owners]
+        self.home_longitude = cities[self.home_city, 1] + base.home_longitude_offset[owners]
+        self.rates = base.card_rates_per_second
         self._total_rate = float(self.rates.sum())
+        self._card_probabilities = self.rates / self._total_rate if self._total_rate > 0 else self.rates
+
+    @property
+    def customer_ids(self) -> list[str]:
+        """Every customer so far, by index (`customers.card_customer` maps a card to its index)."""
+        return self.customers.customer_ids
 
     @property
     def natural_rate(self) -> float:
-        """Legitimate payments per second of event time (daily average)."""
+        """Legitimate payments per second of event time (daily average) in the current week."""
         return self._total_rate
 
+    def _advance_week(self) -> None:
+        boundary = self.customers.next_boundary
+        for label in self.customers.advance(boundary):
+            record = OutgoingRecord(
+                "labels",
+                label.entity_id.encode(),
+                encode(label),
+                int(label.reported_time * 1000),
+                1,
+                label.reported_time,
+            )
+            self._sequence += 1
+            heapq.heappush(self._labels, (label.reported_time, self._sequence, record))
+        self._refresh_cards()
+
     def _refill_arrivals(self) -> None:
-        """The next legitimate arrival times (thinned for a daily cycle) and their cards, in a batch."""
+        """The next legitimate arrival times (thinned for a daily cycle) and their cards, in a batch.
+
+        A batch never crosses a week boundary: there the customer base moves on (rates change), and the
+        Poisson process restarts at the boundary, which memorylessness allows.
+        """
         rng = self._rng
         size = 4_096
         peak = 1.6
-        gaps = rng.exponential(1.0 / (self._total_rate * peak), size)
-        times = self.now + np.cumsum(gaps) if not self._arrivals else self._arrivals[-1][0] + np.cumsum(gaps)
-        hour = (times % _DAY) / 3_600.0
-        intensity = 1.0 + 0.6 * np.sin(
-            2 * math.pi * (hour - 9.0) / 24.0
-        )  # busiest mid-afternoon, quiet at night
-        accepted = rng.random(size) < intensity / peak
-        cards = rng.choice(len(self.card_ids), size=size, p=self._card_probabilities)
-        self._arrivals = list(zip(times[accepted].tolist(), cards[accepted].tolist(), strict=True))
-        self._arrival_index = 0
+        while True:
+            boundary = self.customers.next_boundary
+            if self._arrival_cursor >= boundary:
+                self._advance_week()
+                continue
+            if self._total_rate <= 0.0:  # nobody buys this week
+                self._arrival_cursor = boundary
+                continue
+            gaps = rng.exponential(1.0 / (self._total_rate * peak), size)
+            times = self._arrival_cursor + np.cumsum(gaps)
+            inside = times < boundary
+            self._arrival_cursor = float(times[-1]) if inside.all() else boundary
+            times = times[inside]
+            hour = (times % _DAY) / 3_600.0
+            intensity = 1.0 + 0.6 * np.sin(
+                2 * math.pi * (hour - 9.0) / 24.0
+            )  # busiest mid-afternoon, quiet at night
+            accepted = rng.random(len(times)) < intensity / peak
+            cards = rng.choice(len(self.card_ids), size=len(times), p=self._card_probabilities)
+            arrivals = list(zip(times[accepted].tolist(), cards[accepted].tolist(), strict=True))
+            if arrivals:
+                self._arrivals = arrivals
+                self._arrival_index = 0
+                return
 
     def _next_arrival(self) -> tuple[float, int]:
         if self._arrival_index >= len(self._arrivals):
@@ -237,12 +307,14 @@ class PaymentWorld:
 
     def _legit(self, time: float, card: int) -> Transaction:
         rng = self._rng
-        if rng.random() < 0.8:
-            merchant = self.merchants[self.habitual[card][int(rng.integers(len(self.habitual[card])))]]
+        behaviour = self.customers.behaviour(card)
+        habitual = behaviour.habitual_merchants
+        if rng.random() < behaviour.habitual_share:
+            merchant = self.merchants[habitual[int(rng.integers(len(habitual)))]]
         else:
             local = self._merchants_by_city[self.home_city[card]]
             merchant = self.merchants[local[int(rng.integers(len(local)))]]
-        amount = merchant.median * self.spending_scale[card] * rng.lognormal(0.0, 0.5)
+        amount = merchant.median * behaviour.basket_scale * rng.lognormal(0.0, 0.5)
         if merchant.online:
             latitude, longitude = self.home_latitude[card], self.home_longitude[card]
             channel = "online"
@@ -250,7 +322,7 @@ class PaymentWorld:
             latitude, longitude = merchant.latitude, merchant.longitude
             channel = "contactless" if amount < 50 and rng.random() < 0.6 else "pos"
         self._last_home_payment[card] = time
-        return self._transaction(
+        purchase = self._transaction(
             time,
             card,
             merchant,
@@ -261,6 +333,27 @@ class PaymentWorld:
             channel,
             HOME_CITIES[self.home_city[card]][3],
         )
+        if rng.random() < behaviour.refund_probability:
+            self._schedule_refund(purchase, card, merchant)
+        return purchase
+
+    def _schedule_refund(self, purchase: Transaction, card: int, merchant: _Merchant) -> None:
+        delay = self._rng.exponential(self.customers.settings.refund_delay_days * _DAY)
+        moment = purchase.event_time + max(delay, 60.0)
+        refund = self._transaction(
+            moment,
+            card,
+            merchant,
+            purchase.amount,
+            purchase.latitude,
+            purchase.longitude,
+            purchase.device_id,
+            purchase.channel,
+            purchase.country,
+            transaction_type="refund",
+        )
+        self._sequence += 1
+        heapq.heappush(self._scheduled, (moment, self._sequence, refund, ""))
 
     def _transaction(
         self,
@@ -273,11 +366,12 @@ class PaymentWorld:
         device: str,
         channel: str,
         country: str,
+        transaction_type: str = "purchase",
     ) -> Transaction:
         return Transaction(
             transaction_id=self._transaction_id(),
             card_id=self.card_ids[card],
-            customer_id=self.customer_ids[card],
+            customer_id=self.customers.customer_of(card),
             merchant_id=merchant.merchant_id,
             merchant_category=merchant.category,
             amount=round(min(max(float(amount), 0.5), 999_999.0), 2),
@@ -288,12 +382,13 @@ class PaymentWorld:
             device_id=device,
             channel=channel,  # type: ignore[arg-type]
             country=country,
+            transaction_type=transaction_type,  # type: ignore[arg-type]
         )
 
     def _start_episode(self, time: float, card: int) -> None:
         rng = self._rng
         pattern = FRAUD_PATTERNS[int(rng.choice(len(FRAUD_PATTERNS), p=FRAUD_PATTERN_SHARES))]
-        scale = self.spending_scale[card]
+        scale = self.customers.spending_scale[self.customers.card_customer[card]]
         fraud_device = f"d-{int(rng.integers(0, 2**32)):08x}"
         payments: list[tuple[float, _Merchant, float, float, float, str, str, str]] = []
         if pattern == "card_testing":
@@ -413,8 +508,11 @@ class PaymentWorld:
             )
             if self._scheduled and self._scheduled[0][0] <= arrival_time:
                 moment, _sequence, transaction, pattern = heapq.heappop(self._scheduled)
-                self.fraud_transactions += 1
-                self._chargeback(transaction, pattern)
+                if pattern:
+                    self.fraud_transactions += 1
+                    self._chargeback(transaction, pattern)
+                else:
+                    self.refund_transactions += 1
             else:
                 moment, card = self._next_arrival()
                 transaction = self._legit(moment, card)
@@ -432,7 +530,8 @@ class PaymentWorld:
         return self._arrivals[0]
 
     def finish(self) -> list[OutgoingRecord]:
-        """Chargebacks not reported yet: they go out with their future reported times as timestamps."""
+        """Labels not reported yet (chargebacks, churns): they go out with their future reported times as
+        timestamps."""
         out = [item[2] for item in sorted(self._labels)]
         self._labels.clear()
         return out

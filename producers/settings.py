@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from producers.customers import CustomerLifecycleSettings
+
 
 class ProducerSettings(BaseModel):
     """Defaults for `streaming produce`; every one can be overridden on the command line."""
@@ -27,6 +29,10 @@ class ProducerSettings(BaseModel):
     cards: int = Field(default=5_000, description="Number of simulated payment cards.")
     merchants: int = Field(default=500, description="Number of simulated merchants.")
     transactions_per_card_day: float = Field(default=3.0, gt=0, description="Mean legitimate spending rate.")
+    customers: CustomerLifecycleSettings = Field(
+        default_factory=CustomerLifecycleSettings,
+        description="How the payment simulation's customers arrive, decline, churn and come back.",
+    )
     fraud_rate: float = Field(default=0.002, ge=0, le=1, description="Share of payments that are fraudulent.")
     chargeback_delay_seconds: float = Field(default=3_600.0, ge=0, description="Event-time delay of labels.")
     chargeback_delay_jitter: float = Field(

@@ -49,4 +49,5 @@ class TransactionProducer(SimulatedProducer):
             ),
             chargeback_delay_jitter=config.chargeback_delay_jitter,
             transactions_per_card_day=config.transactions_per_card_day,
+            lifecycle=config.customers,
         )

@@ -16,6 +16,7 @@ from streaming.services import (
     CommandGroup,
     DemoProcess,
     DemoRun,
+    ReplayFormat,
     Service,
     StageMetrics,
     StateLocation,
@@ -71,6 +72,19 @@ LEARNER = Service(
         environment=_demo_environment,
     ),
     demo_setup=f"{MODULE}.demo:start_redis",
+    replay_formats=(
+        ReplayFormat(
+            "online-retail",
+            "InvoiceNo, StockCode, Description, Quantity, InvoiceDate, UnitPrice, CustomerID onto products "
+            "and shop-events",
+            f"{MODULE}.replay:online_retail",
+        ),
+        ReplayFormat(
+            "movielens",
+            "MovieLens 100k u.data (and u.item, or --items) onto products and shop-events",
+            f"{MODULE}.replay:movielens",
+        ),
+    ),
 )
 
 OFFLINE = Service(

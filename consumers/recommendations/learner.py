@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+import msgspec
 import numpy as np
 import scipy.sparse as sp
 
@@ -155,13 +156,16 @@ class IncrementalLearner:
         """The churn job's profiles (preferred categories, RFM) by customer id; replaces the previous ones."""
         self.recommender.customer_profiles = profiles
 
-    def update_customer_profile(self, customer_id: str, profile: CustomerProfile | None) -> None:
-        """One record of the compacted `customer-profiles` topic; None (a tombstone) forgets the customer."""
+    def update_customer_profile(self, customer_id: str, profile: object) -> None:
+        """One record of the compacted `customer-profiles` topic (a `contracts.CustomerProfile`, or its dict);
+        None (a tombstone) forgets the customer."""
         profiles = self.recommender.customer_profiles
         if profile is None:
             profiles.pop(customer_id, None)
+        elif isinstance(profile, msgspec.Struct):
+            profiles[customer_id] = msgspec.structs.asdict(profile)
         else:
-            profiles[customer_id] = dict(profile)
+            profiles[customer_id] = dict(profile)  # type: ignore[call-overload]
 
     def set_segments(
         self, customer_segments: dict[str, int], segment_top_items: dict[int, list[str]]

@@ -18,6 +18,7 @@ from typing import Any
 from consumers.recommendations.learner import IncrementalLearner
 from consumers.recommendations.serving_settings import RecommendationServingSettings
 from consumers.recommendations.settings import RecommendationSettings, learner_checkpoint_dir
+from contracts.customer import CustomerProfile
 from contracts.shop import INTEREST_EVENT_TYPES, Product, ShopEvent
 from streaming.app import Application, Batch, Context, ProcessorBase, Source
 from streaming.config import Settings
@@ -56,7 +57,12 @@ class RecommendationLearner(ProcessorBase):
         limit = 1_048_576
         super().__init__(
             "learner",
-            [Source("shop_events", Codec(ShopEvent, limit)), Source("products", Codec(Product, limit))],
+            [
+                Source("shop_events", Codec(ShopEvent, limit)),
+                Source("products", Codec(Product, limit)),
+                # The churn job's weekly RFM profiles (preferred categories, recency, spend) by customer.
+                Source("customer_profiles", Codec(CustomerProfile, limit)),
+            ],
         )
         self.settings = settings
         self.background = background
@@ -66,12 +72,18 @@ class RecommendationLearner(ProcessorBase):
         self.products: dict[str, Product] = {}
         self.recent: deque[ShopEvent] = deque(maxlen=settings.checkpoint_events)
         self.events_seen = 0
+        self.profiles_seen = 0
         self.dropped: dict[str, int] = {}
         self._last_artifacts = 0.0
         self._last_precompute = 0.0
         self._saved_model_version = -1
 
     def on_batch(self, batch: Batch, context: Context) -> None:
+        if batch.topic == "customer_profiles":
+            for profile, _record in batch.items:
+                self.learner.update_customer_profile(profile.customer_id, profile)
+                self.profiles_seen += 1
+            return
         if batch.topic == "products":
             products = [product for product, _record in batch.items]
             for product in products:
@@ -138,6 +150,8 @@ class RecommendationLearner(ProcessorBase):
             "events": list(self.recent),
             "events_seen": self.events_seen,
             "dropped": dict(self.dropped),
+            # Plain dicts: the profiles' own contract may gain fields without breaking old checkpoints.
+            "profiles": dict(self.learner.recommender.customer_profiles),
         }
 
     def restore(self, snapshot: Any) -> None:
@@ -152,6 +166,8 @@ class RecommendationLearner(ProcessorBase):
         self.learner.refit(wait=True)
         self.events_seen = int(snapshot["events_seen"])
         self.dropped = dict(snapshot["dropped"])
+        for customer_id, profile in (snapshot.get("profiles") or {}).items():
+            self.learner.update_customer_profile(customer_id, profile)
         log.info(
             "%s: relearned %d events of %d products from the checkpoint", SERVICE, len(events), len(products)
         )

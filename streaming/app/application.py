@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 from streaming.app.checkpoints import Checkpointed
+from streaming.app.clock import ProcessingClock
 from streaming.app.commits import AtLeastOnce, CommitStrategy, ExactlyOnce
 from streaming.app.context import Context
 from streaming.app.lag import LagMonitor
@@ -100,6 +101,8 @@ class Application:
         self.summary = RunSummary()
         self._stop = threading.Event()
         self._context: Context | None = None
+        #: Wall clock that stands still while the input cannot be fetched (idle timeouts, TTLs).
+        self.clock = ProcessingClock()
 
     # Declaration -------------------------------------------------------------------------------------
 
@@ -155,7 +158,9 @@ class Application:
         consumer: GroupConsumer | None = None
         producer = self._make_producer(bootstrap)
         commits = self._commit_strategy(producer, lambda: consumer, tracker)
-        self._context = context = Context(self.settings, self.service, self.group_id, commits.send, self.stop)
+        self._context = context = Context(
+            self.settings, self.service, self.group_id, commits.send, self.stop, clock=self.clock
+        )
         if isinstance(commits, Checkpointed):
             commits.restore(lambda: self._committed(bootstrap))
         loop = ConsumeLoop(
@@ -171,6 +176,7 @@ class Application:
             ),
             context,
             self.summary,
+            self.clock,
         )
         try:
             consumer = GroupConsumer(

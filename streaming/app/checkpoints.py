@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from streaming.app.commits import OutputFailed
 from streaming.app.processor import Processor
 from streaming.app.rebalance import RebalanceTracker
 from streaming.kafka import GroupConsumer, KafkaError, OutputProducer, TopicPartition
@@ -67,6 +68,9 @@ class Checkpointed:
         self._failures = 0
         # The first checkpoint is due one interval after the start, not at once.
         self._last = time.monotonic()
+        #: Set when outputs since the last checkpoint were not delivered.
+        self.broken = False
+        self._initial: dict[str, Any] | None = None
 
     # Start -------------------------------------------------------------------------------------------
 
@@ -75,6 +79,8 @@ class Checkpointed:
         starting cold there would skip everything the lost state had learned."""
         checkpoint = self.store.latest()
         if checkpoint is None:
+            # What a failure before the first checkpoint goes back to.
+            self._initial = {processor.name: processor.snapshot() for processor in self.processors}
             if self.store.reset_acknowledged:
                 log.info("%s: no checkpoint after an explicit reset; starting from scratch", self.service)
                 return
@@ -128,7 +134,31 @@ class Checkpointed:
         return False
 
     def abort(self) -> None:
-        return None
+        """After undelivered outputs: a fresh producer, and the state and offsets of the last checkpoint,
+        from which the records are processed (and their outputs sent) again."""
+        if not self.broken:
+            return
+        self.producer.renew()
+        checkpoint = self.store.latest()
+        states = checkpoint.snapshot if checkpoint is not None else self._initial
+        if isinstance(states, dict):
+            for processor in self.processors:
+                if processor.name in states:
+                    processor.restore(states[processor.name])
+        if checkpoint is not None:
+            self.offsets = dict(checkpoint.offsets)
+        self.broken = False
+        log.warning("%s: back to checkpoint %s", self.service, checkpoint.version if checkpoint else "none")
+
+    def resume_offset(self, partition: TopicPartition) -> int | None:
+        return self.offsets.get((partition.topic, partition.partition))
+
+    def _check_outputs(self) -> None:
+        failure = self.producer.failure()
+        if failure is not None:
+            self.broken = True
+            raise OutputFailed(f"outputs since the last checkpoint were not delivered ({failure})")
+        self.producer.mark()
 
     def tick(self) -> None:
         try:
@@ -151,6 +181,7 @@ class Checkpointed:
             return
         # Outputs up to these offsets must be durable before a checkpoint may claim them.
         self.producer.flush()
+        self._check_outputs()
         offsets = {**self.offsets, **self._positions()}
         if self.store.save_in_background(offsets, self._snapshot, {"service": self.service}):
             self.offsets = offsets
@@ -177,6 +208,7 @@ class Checkpointed:
         except CheckpointError as error:
             log.error("%s: %s; writing a new checkpoint now", self.service, error)
         self.producer.flush()
+        self._check_outputs()
         merged = {**self.offsets, **self._positions()}
         self.store.save(merged, self._snapshot(), {"service": self.service})
         self.offsets = merged

@@ -11,7 +11,6 @@ then drops what was processed since the last commit and resumes from the committ
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -41,8 +40,16 @@ class CommitFailed(RuntimeError):
     """The commit was refused; what was processed since the last one does not count."""
 
 
+class OutputFailed(CommitFailed):
+    """A send failed, or the producer lost its transaction: nothing since the last commit may become
+    durable. The producer is replaced before the next transaction."""
+
+
 class CommitStrategy(Protocol):
     """What the loop asks of the way outputs and offsets become durable."""
+
+    #: An output failed since the last commit; `abort()` replaces the producer.
+    broken: bool
 
     def send(
         self,
@@ -72,6 +79,10 @@ class CommitStrategy(Protocol):
 
     def abort(self) -> None:
         """Throw away what is not yet durable (after a failure)."""
+        ...
+
+    def resume_offset(self, partition: TopicPartition) -> int | None:
+        """Where to read `partition` again after a failure; None: from the group's committed offset."""
         ...
 
     def shutdown(self) -> None:
@@ -141,12 +152,16 @@ class OffsetCommits:
         return self.producer.send(topic, key, value, timestamp_ms, partition, headers)
 
     def committed(self, offsets: dict[TopicPartition, int], started: float) -> None:
+        self.producer.mark()
         self.tracker.mark_committed(offsets)
         self._last = time.monotonic()
         self.commits += 1
         COMMIT_SECONDS.labels(self.service).observe(time.perf_counter() - started)
 
     def tick(self) -> None:
+        return None
+
+    def resume_offset(self, partition: TopicPartition) -> int | None:
         return None
 
 
@@ -161,6 +176,8 @@ class ExactlyOnce(OffsetCommits):
         super().__init__(*args, **kwargs)
         self.transactional_id = transactional_id
         self.in_transaction = False
+        #: Set after any producer error: the client is replaced before the next transaction.
+        self.broken = False
 
     def send(
         self,
@@ -172,12 +189,32 @@ class ExactlyOnce(OffsetCommits):
         headers: list[tuple[str, bytes]] | None = None,
     ) -> Any:
         self._begin()
-        return self.producer.send(topic, key, value, timestamp_ms, partition, headers)
+        try:
+            return self.producer.send(topic, key, value, timestamp_ms, partition, headers)
+        except KafkaError as error:
+            raise self._failed(error) from error
 
     def _begin(self) -> None:
-        if not self.in_transaction:
+        if self.in_transaction:
+            return
+        if self.broken:
+            raise OutputFailed("the producer failed earlier and was not replaced")
+        try:
             self.producer.begin_transaction()
-            self.in_transaction = True
+        except KafkaError as error:
+            raise self._failed(error) from error
+        self.in_transaction = True
+
+    def _failed(self, error: BaseException | str) -> Exception:
+        """Every kafka-python transaction error is fatal to the transaction: the caller drops what was
+        done since the last commit, and the producer is replaced."""
+        if isinstance(error, BaseException) and is_producer_fenced(error):
+            return ProducerFenced(
+                f"another process uses transactional id {self.transactional_id}; "
+                "give each process its own --instance-id"
+            )
+        self.broken = True
+        return OutputFailed(error if isinstance(error, str) else f"{type(error).__name__}: {error}")
 
     def commit(self, force: bool) -> None:
         offsets = self.pending_offsets()
@@ -190,16 +227,21 @@ class ExactlyOnce(OffsetCommits):
         self.flush_stores()
         try:
             self._begin()
+            # Every record of the transaction acknowledged, and the transaction still ours, before the
+            # offsets claim them.
+            self.producer.flush()
+            failure = self.producer.failure()
+            if failure is not None:
+                raise self._failed(failure)
             if offsets:
                 self.producer.send_offsets_to_transaction(offsets, self.consumer.group_metadata())
             self.producer.commit_transaction()
             self.in_transaction = False
         except KafkaError as error:
             if is_producer_fenced(error):
-                raise ProducerFenced(
-                    f"another process uses transactional id {self.transactional_id}; "
-                    "give each process its own --instance-id"
-                ) from error
+                raise self._failed(error) from error
+            if self.in_transaction or self.producer.failure() is not None:
+                raise self._failed(error) from error
             raise CommitFailed(str(error)) from error
         self.committed(offsets, started)
 
@@ -215,10 +257,19 @@ class ExactlyOnce(OffsetCommits):
             self.tracker.mark_committed(offsets)
 
     def abort(self) -> None:
-        if self.in_transaction:
-            with contextlib.suppress(KafkaError):
+        """Drop the open transaction. After a producer error the client is replaced instead (which aborts
+        it on the broker): raises a Kafka error while the cluster cannot be reached, for the caller to
+        retry."""
+        if self.in_transaction and not self.broken:
+            try:
                 self.producer.abort_transaction()
+            except KafkaError as error:
+                log.warning("%s: abort failed (%s); replacing the producer", self.service, error)
+                self.broken = True
         self.in_transaction = False
+        if self.broken:
+            self.producer.renew()
+            self.broken = False
 
     def shutdown(self) -> None:
         self.commit(force=True)
@@ -226,6 +277,8 @@ class ExactlyOnce(OffsetCommits):
 
 class AtLeastOnce(OffsetCommits):
     """Outputs flushed (acknowledged by the broker) before the input offsets are committed."""
+
+    broken = False
 
     def commit(self, force: bool) -> None:
         offsets = self.pending_offsets()
@@ -236,6 +289,11 @@ class AtLeastOnce(OffsetCommits):
         self.flush_stores()
         try:
             self.producer.flush()
+            failure = self.producer.failure()
+            if failure is not None:
+                # Committing now would skip the records whose outputs were lost: read them again.
+                self.broken = True
+                raise OutputFailed(failure)
             if offsets:
                 self.consumer.commit(offsets)
         except KafkaError as error:
@@ -252,7 +310,9 @@ class AtLeastOnce(OffsetCommits):
         return None
 
     def abort(self) -> None:
-        return None
+        if self.broken:
+            self.producer.renew()
+            self.broken = False
 
     def shutdown(self) -> None:
         self.commit(force=True)

@@ -34,8 +34,10 @@ class Context:
         group_id: str,
         send: SendFunction,
         stop: Callable[[], None] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
+        self.clock = clock
         self.service = service
         self.group_id = group_id
         self._send = send
@@ -52,6 +54,11 @@ class Context:
     def now() -> float:
         """Wall-clock seconds. Use event time for anything that must replay identically."""
         return time.time()
+
+    def processing_time(self) -> float:
+        """Wall-clock seconds that stand still while the service cannot fetch its input (see
+        `streaming.app.clock.ProcessingClock`): what idle timeouts and TTLs should measure."""
+        return self.clock()
 
     def topic(self, logical_name: str) -> str:
         return self.settings.topic_name(logical_name)

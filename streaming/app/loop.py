@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from streaming.app.clock import ProcessingClock
 from streaming.app.commits import CommitFailed, CommitStrategy
 from streaming.app.context import Context
 from streaming.app.lag import LagMonitor
@@ -17,7 +18,7 @@ from streaming.app.processor import Batch, Processor
 from streaming.app.rebalance import RebalanceTracker
 from streaming.app.record import Record
 from streaming.config import ProcessingSettings
-from streaming.kafka import ConsumerRecord, GroupConsumer, TopicPartition
+from streaming.kafka import ConsumerRecord, GroupConsumer, KafkaError, TopicPartition
 from streaming.metrics import EVENTS_IN, PROCESSING_SECONDS
 from streaming.schemas import Codec, EventDecodeError
 from streaming.state import ChangelogStore
@@ -112,6 +113,8 @@ class ConsumeLoop:
         `read_changelog(store, partition)`: the store's changelog partition, read to its end.
     context
         What processors emit through.
+    clock
+        The processing clock the context reads; paused here while the input cannot be fetched.
     """
 
     #: Records per call of `on_batch` at most (processors must give the same result however batches are cut).
@@ -129,8 +132,10 @@ class ConsumeLoop:
         read_changelog: Callable[[ChangelogStore, int], Any],
         context: Context,
         summary: RunSummary,
+        clock: ProcessingClock | None = None,
     ) -> None:
         self.service = service
+        self.clock = clock or ProcessingClock()
         self.processing = processing
         self.routes = routes
         self.tracker = tracker
@@ -151,6 +156,9 @@ class ConsumeLoop:
             id(processor): ChunkSizer(self.budget_seconds, self.BATCH_CHUNK) for processor in self.processors
         }
         self.consumer: GroupConsumer | None = None
+        self._should_stop: Callable[[], bool] = lambda: False
+        #: Wall time at which the consumer last could fetch.
+        self._last_fetching = time.time()
         self._last_poll = 0.0
         #: Partitions read one record at a time up to an offset, after a batch of theirs failed.
         self._careful: dict[TopicPartition, int] = {}
@@ -203,22 +211,41 @@ class ConsumeLoop:
         idle_exit_seconds: float | None,
     ) -> None:
         self.consumer = consumer
+        self._should_stop = should_stop
         last_input = time.monotonic()
         while not should_stop():
-            had_input = self.poll_and_process()
+            try:
+                had_input = self.poll_and_process()
+                self._run_timers()
+                if self.commits.due():
+                    self._commit(force=False)
+                self.commits.tick()
+            except CommitFailed as error:
+                # A send failed or the producer lost its transaction, in the middle of processing.
+                self._resume_from_committed(error)
+                had_input = True
             now = time.monotonic()
-            # Waiting for an assignment (e.g. while the group waits out a crashed member's session) is
-            # not idleness: count from the last input or the last assignment.
-            if had_input or not self.tracker.assigned:
+            # Waiting for an assignment (e.g. while the group waits out a crashed member's session), or for
+            # the broker to come back, is not idleness: count from the last input or the last assignment.
+            if had_input or not self.tracker.assigned or self.clock.paused:
                 last_input = now
-            self._run_timers()
-            if self.commits.due():
-                self._commit(force=False)
-            self.commits.tick()
-            self.lag.refresh_if_due(consumer)
+            if not self.clock.paused:  # the end offsets cannot be read either
+                self.lag.refresh_if_due(consumer)
             if idle_exit_seconds is not None and now - last_input > idle_exit_seconds:
                 self.summary.stopped_by = "idle"
                 return
+
+    def _follow_fetching(self, consumer: GroupConsumer) -> None:
+        """Stop the processing clock while the input cannot be fetched, so that idle timeouts do not count
+        an outage as silence."""
+        if self.tracker.assigned and consumer.can_fetch():
+            if self.clock.paused:
+                log.info("%s: fetching again; processing clock resumed", self.service)
+            self.clock.resume()
+            self._last_fetching = time.time()
+        elif not self.clock.paused:
+            log.info("%s: cannot fetch; processing clock paused", self.service)
+            self.clock.pause()
 
     def _commit(self, force: bool) -> None:
         try:
@@ -235,6 +262,7 @@ class ConsumeLoop:
             timeout_ms=self.processing.poll_timeout_ms, max_records=self.processing.max_poll_records
         )
         self._last_poll = time.monotonic()
+        self._follow_fetching(consumer)
         self._complete_assignment()
         if not polled:
             return False
@@ -332,6 +360,8 @@ class ConsumeLoop:
         if batch.items:
             try:
                 route.processor.on_batch(batch, context)
+            except CommitFailed:
+                raise  # the output path failed, not the processing: nothing of this batch may count
             except Exception as error:
                 if route.processor.stores:
                     # Its partitioned state may be half-updated: roll back rather than go on from there.
@@ -340,6 +370,8 @@ class ConsumeLoop:
                 for item in batch.items:
                     try:
                         route.processor.on_batch(Batch(batch.topic, batch.partition, [item]), context)
+                    except CommitFailed:
+                        raise
                     except Exception as item_error:
                         context.dead_letter(item[1], "processing_error", item_error)
         PROCESSING_SECONDS.labels(self.service, "process").observe(time.perf_counter() - decoded)
@@ -375,7 +407,7 @@ class ConsumeLoop:
         for timer in self.timers:
             if now >= timer.next_due:
                 timer.next_due = now + timer.interval_seconds
-                timer.processor.on_timer(time.time(), self.context)
+                timer.processor.on_timer(self.context.processing_time(), self.context)
 
     # Failures ------------------------------------------------------------------------------------------
 
@@ -387,17 +419,33 @@ class ConsumeLoop:
             log.warning(
                 "%s: commit failed (%s); resuming from the last committed offsets", self.service, error
             )
-        self.commits.abort()
         consumer = self._consumer()
+        # A failed commit often means a dead broker, found out only now: the outage is not idleness.
+        self.clock.pause(since=self._last_fetching)
         owned = [partition for partition in consumer.assignment() if partition in self.tracker.assigned]
+        # State first: whatever happens next, nothing processed since the last commit stays applied.
         self._drop(sorted({partition.partition for partition in owned}))
-        for partition in owned:
-            committed = consumer.committed(partition)
-            if committed is not None:
-                consumer.seek(partition, committed)
-            else:
-                consumer.seek_to_beginning(partition)
         self.tracker.restart(owned)
+        backoff = 0.5
+        while True:
+            try:
+                self.commits.abort()
+                for partition in owned:
+                    committed = self.commits.resume_offset(partition)
+                    if committed is None:
+                        committed = consumer.committed(partition)
+                    if committed is not None:
+                        consumer.seek(partition, committed)
+                    else:
+                        consumer.seek_to_beginning(partition)
+                return
+            except KafkaError as failure:
+                # The cluster is unreachable (a broker outage): wait for it rather than go on unsure.
+                if self._should_stop():
+                    raise
+                log.warning("%s: cannot resume yet (%s); retrying in %.1f s", self.service, failure, backoff)
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
 
     def shutdown(self) -> None:
         for processor in self.processors:
@@ -411,7 +459,10 @@ class ConsumeLoop:
             self.commits.shutdown()
         except Exception:
             log.exception("%s: final commit failed", self.service)
-            self.commits.abort()
+            if not self.commits.broken:
+                # A broken producer is not replaced on the way out: the transaction coordinator aborts
+                # what it left open, and the next incarnation fences it.
+                self.commits.abort()
 
 
 def stop_condition(

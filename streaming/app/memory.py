@@ -18,7 +18,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -61,11 +62,17 @@ class MemoryContext(Context):
     """
 
     def __init__(
-        self, settings: Settings | None = None, service: str = "test", group_id: str = "test"
+        self,
+        settings: Settings | None = None,
+        service: str = "test",
+        group_id: str = "test",
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.sent: list[SentRecord] = []
         self.stopped = False
-        super().__init__(settings or Settings(), service, group_id, self._keep, stop=self._stop_requested)
+        super().__init__(
+            settings or Settings(), service, group_id, self._keep, stop=self._stop_requested, clock=clock
+        )
 
     def _keep(
         self,

@@ -342,6 +342,20 @@ class LocalBroker:
         self._pid_file.unlink(missing_ok=True)
         return True
 
+    def kill(self) -> bool:
+        """SIGKILL, as a crashed machine would (no clean shutdown, no flush). For fault tests and chaos
+        runs; `start()` afterwards recovers from the data directory. Returns whether one was running."""
+        pid = self._read_pid()
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGKILL)
+        # The JVM's main thread turns zombie before its other threads have exited and closed the sockets.
+        deadline = time.monotonic() + 30.0
+        while (process_alive(pid) or self.port_open()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self._pid_file.unlink(missing_ok=True)
+        return True
+
     def tail_logs(self, lines: int = 50) -> str:
         chunks = []
         for path in (self._console_file, self.log_file):

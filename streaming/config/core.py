@@ -34,6 +34,13 @@ class ProcessingSettings(BaseModel):
         description="Consumer heartbeat period, in ms; keep it under a third of session_timeout_ms.",
     )
     commit_interval_ms: int = Field(default=200, description="Longest time between transaction commits.")
+    commit_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Longest wait for outputs to be acknowledged and for a transaction to commit or abort; "
+        "past it the transaction counts as failed, the producer is replaced and the work since the last "
+        "commit is redone.",
+    )
     auto_offset_reset: Literal["earliest", "latest"] = Field(
         default="earliest",
         description="Start of a group with no committed offsets: earliest (all data) or latest (new only).",
@@ -58,6 +65,11 @@ class MetricsSettings(BaseModel):
     ports: dict[str, int] = Field(
         default_factory=dict,
         description='Per-service /metrics port overrides, e.g. {"alerts": 9206}; 0 picks a free port.',
+    )
+    pushgateway: str | None = Field(
+        default=None,
+        description="host:port of the Prometheus Pushgateway that batch jobs push their metrics to; unset: "
+        "they push nothing.",
     )
 
     def port_for(self, service: str) -> int:

@@ -47,8 +47,10 @@ def scrape_config(
     scrape_interval_seconds: float = 1.0,
     rule_files: Sequence[str] = (),
     alertmanagers: Sequence[str] = (),
+    honor_labels: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """A Prometheus configuration with one job per service name, each scraping `host:port`.
+    """A Prometheus configuration with one job per service name, each scraping `host:port`. Jobs named in
+    `honor_labels` keep the labels of what they expose (a Pushgateway: the pushed `job` label wins).
 
     >>> config = scrape_config({"alerts": "127.0.0.1:9106"})
     >>> config["scrape_configs"][0]["job_name"], config["scrape_configs"][0]["static_configs"]
@@ -58,7 +60,12 @@ def scrape_config(
     config: dict[str, Any] = {
         "global": {"scrape_interval": interval, "evaluation_interval": interval, "scrape_timeout": interval},
         "scrape_configs": [
-            {"job_name": job, "static_configs": [{"targets": [target]}]} for job, target in targets.items()
+            {
+                "job_name": job,
+                "static_configs": [{"targets": [target]}],
+                **({"honor_labels": True} if job in honor_labels else {}),
+            }
+            for job, target in targets.items()
         ],
     }
     if rule_files:
@@ -91,8 +98,10 @@ class PrometheusServer:
         rule_files: Sequence[str] = (),
         alertmanagers: Sequence[str] = (),
         start_timeout_seconds: float = 30.0,
+        honor_labels: Sequence[str] = (),
     ) -> None:
         self.targets = dict(targets)
+        self.honor_labels = list(honor_labels)
         self.binary = (
             find_prometheus(binary) if binary is None else (binary if Path(binary).is_file() else None)
         )
@@ -129,7 +138,7 @@ class PrometheusServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config_path = self.data_dir / "prometheus.yml"
         config = scrape_config(
-            self.targets, self.scrape_interval_seconds, self.rule_files, self.alertmanagers
+            self.targets, self.scrape_interval_seconds, self.rule_files, self.alertmanagers, self.honor_labels
         )
         config_path.write_text(yaml.safe_dump(config, sort_keys=False))
         attempts = 1 if self.port else 3

@@ -30,6 +30,7 @@ from streaming.demo.alert_feed import AlertFeed
 from streaming.demo.dashboards import DASHBOARD_DIR, QueryCheck, check_dashboards, load_dashboards
 from streaming.demo.processes import ManagedProcess, ProcessGroup
 from streaming.demo.prometheus import PrometheusError, PrometheusServer, find_prometheus, free_port
+from streaming.demo.pushgateway import PushgatewayServer, find_pushgateway
 from streaming.demo.report import RunData, StageSummary, stage_events, write_report
 from streaming.demo.samples import MetricsScraper
 from streaming.demo.services import PlannedProcess, planned_processes, stage_metrics
@@ -146,6 +147,7 @@ class Demo:
         self._teardowns: list[Callable[[], None]] = []
         self.metrics_ports: dict[str, int] = {}
         self.prometheus: PrometheusServer | None = None
+        self.pushgateway: PushgatewayServer | None = None
         self.scraper: MetricsScraper | None = None
         self.alert_feed: AlertFeed | None = None
         self.notes: list[str] = []
@@ -232,8 +234,29 @@ class Demo:
         env.pop("COLUMNS", None)
         return env
 
+    def _start_pushgateway(self, run: DemoRun) -> None:
+        """Batch jobs (the weekly churn job) push their metrics here; Prometheus scrapes it."""
+        if not self.options.prometheus:
+            return
+        if find_pushgateway() is None:
+            self.notes.append(
+                "the Pushgateway is not installed (make observability-tools); batch jobs push nothing"
+            )
+            return
+        server = PushgatewayServer(data_dir=self.report_dir / "pushgateway")
+        try:
+            server.start()
+        except PrometheusError as error:
+            self.notes.append(f"the Pushgateway did not start: {error}")
+            return
+        self.pushgateway = server
+        self._teardowns.append(server.stop)
+        run.environment["STREAMING_METRICS__PUSHGATEWAY"] = server.address
+        self.say(f"pushgateway {server.url}")
+
     def _start_services(self) -> None:
         run = self._run_context()
+        self._start_pushgateway(run)
         self._setup(run)
         env = self._environment(run)
         safety_duration = self.options.duration_seconds + self.options.stop_timeout_seconds + 60
@@ -264,7 +287,11 @@ class Demo:
             self.say("prometheus not installed; skipped")
             return
         targets = {name: f"127.0.0.1:{port}" for name, port in self.metrics_ports.items()}
-        server = PrometheusServer(targets, data_dir=self.report_dir / "prometheus")
+        if self.pushgateway is not None:
+            targets["pushgateway"] = self.pushgateway.address
+        server = PrometheusServer(
+            targets, data_dir=self.report_dir / "prometheus", honor_labels=["pushgateway"]
+        )
         try:
             server.start()
         except PrometheusError as error:

@@ -18,6 +18,7 @@ from streaming.kafka.group import GroupConsumer
 from streaming.kafka.output import OutputProducer
 from streaming.kafka.reading import TopicTail, read_partition
 from streaming.kafka.structs import ConsumerRecord, OffsetAndMetadata, TopicPartition, offset_and_metadata
+from streaming.kafka.timerange import TimeRangeBatches, edge_timestamps
 from streaming.kafka.topics import changelog_topic, ensure_topics, topic_specs
 
 __all__ = [
@@ -26,12 +27,14 @@ __all__ = [
     "KafkaError",
     "OffsetAndMetadata",
     "OutputProducer",
+    "TimeRangeBatches",
     "TopicPartition",
     "TopicTail",
     "changelog_topic",
     "cluster_answers",
     "committed_offsets",
     "delete_topics",
+    "edge_timestamps",
     "ensure_topics",
     "is_producer_fenced",
     "is_rebalance_in_progress",

@@ -79,8 +79,13 @@ class GroupConsumer:
     def commit(self, offsets: dict[TopicPartition, int]) -> None:
         self._consumer.commit(offsets_metadata(offsets))
 
+    # Every blocking metadata call is bounded: without a timeout, kafka-python retries some of them forever
+    # (seen after a broker restart: end_offsets blocked for minutes while the broker answered others).
+    #: Milliseconds a metadata call (committed, end offsets, position) may block.
+    CALL_TIMEOUT_MS = 30_000
+
     def committed(self, partition: TopicPartition) -> int | None:
-        committed = self._consumer.committed(partition)
+        committed = self._consumer.committed(partition, timeout_ms=self.CALL_TIMEOUT_MS)
         return None if committed is None else int(committed)
 
     def seek(self, partition: TopicPartition, offset: int) -> None:
@@ -99,13 +104,31 @@ class GroupConsumer:
         self._consumer.resume(*partitions)
 
     def end_offsets(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
-        return dict(self._consumer.end_offsets(list(partitions)))
+        return dict(self._consumer.end_offsets(list(partitions), timeout_ms=self.CALL_TIMEOUT_MS))
 
     def position(self, partition: TopicPartition) -> int:
-        return int(self._consumer.position(partition))
+        return int(self._consumer.position(partition, timeout_ms=self.CALL_TIMEOUT_MS))
 
     def group_metadata(self) -> Any:
         return self._consumer.group_metadata()
+
+    def can_fetch(self) -> bool:
+        """Whether the group coordinator and the leader of every assigned partition are reachable now.
+
+        An empty poll looks the same whether the topic is quiet or the broker is down; this tells them
+        apart (kafka-python exposes no public call for it, so it reads the client's connection state)."""
+        consumer = self._consumer
+        try:
+            if consumer._coordinator.coordinator_unknown():
+                return False
+            client = consumer._client
+            for partition in consumer.assignment():
+                leader = client.cluster.leader_for_partition(partition)
+                if leader is None or leader == -1 or not client.connected(leader):
+                    return False
+        except Exception:  # internals moved in a new kafka-python: assume the best, as before
+            return True
+        return True
 
     def close(self) -> None:
         self._consumer.close()

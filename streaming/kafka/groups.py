@@ -82,8 +82,8 @@ def rewind_group(
             if not numbers:
                 raise LookupError(f"topic {topic!r} does not exist")
             partitions.extend(TopicPartition(topic, number) for number in sorted(numbers))
-        found = consumer.offsets_for_times(dict.fromkeys(partitions, to_ms))
-        ends = consumer.end_offsets(partitions)
+        found = consumer.offsets_for_times(dict.fromkeys(partitions, to_ms), timeout_ms=30_000)
+        ends = consumer.end_offsets(partitions, timeout_ms=30_000)
         plan = RewindPlan(group=group, to_ms=to_ms)
         new_offsets: dict[TopicPartition, OffsetAndMetadata] = {}
         for tp in partitions:

@@ -42,15 +42,15 @@ def offset_ranges(
     if not partitions:
         raise LookupError(f"topic {topic!r} does not exist or has no partitions")
     tps = [TopicPartition(topic, partition) for partition in sorted(partitions)]
-    beginning = consumer.beginning_offsets(tps)
-    end = consumer.end_offsets(tps)
+    beginning = consumer.beginning_offsets(tps, timeout_ms=30_000)
+    end = consumer.end_offsets(tps, timeout_ms=30_000)
     starts = dict(beginning)
     if start_ms is not None:
-        found = consumer.offsets_for_times(dict.fromkeys(tps, start_ms))
+        found = consumer.offsets_for_times(dict.fromkeys(tps, start_ms), timeout_ms=30_000)
         starts = {tp: found[tp].offset if found.get(tp) is not None else end[tp] for tp in tps}
     stops = dict(end)
     if end_ms is not None:
-        found = consumer.offsets_for_times(dict.fromkeys(tps, end_ms))
+        found = consumer.offsets_for_times(dict.fromkeys(tps, end_ms), timeout_ms=30_000)
         stops = {tp: found[tp].offset if found.get(tp) is not None else end[tp] for tp in tps}
     return [OffsetRange(tp, starts[tp], max(starts[tp], stops[tp])) for tp in tps]
 
@@ -107,7 +107,7 @@ def read_ranges(
                 last_progress = time.monotonic()
             for tp in waiting:
                 # Transaction markers and aborted records occupy offsets without being returned.
-                if tp not in finished and consumer.position(tp) >= stops[tp]:
+                if tp not in finished and consumer.position(tp, timeout_ms=30_000) >= stops[tp]:
                     finished.add(tp)
             if time.monotonic() - last_progress > idle_timeout_seconds:
                 missing = {f"{tp.topic}[{tp.partition}]": stops[tp] - consumed[tp] for tp in waiting}

@@ -33,9 +33,9 @@ def read_partition(
         topic_partition = TopicPartition(topic, partition)
         consumer.assign([topic_partition])
         consumer.seek_to_beginning(topic_partition)
-        end = consumer.end_offsets([topic_partition])[topic_partition]
+        end = consumer.end_offsets([topic_partition], timeout_ms=30_000)[topic_partition]
         deadline = time.monotonic() + timeout_seconds
-        while consumer.position(topic_partition) < end:
+        while consumer.position(topic_partition, timeout_ms=30_000) < end:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"reading {topic}[{partition}] took over {timeout_seconds:.0f} s")
             for records in consumer.poll(timeout_ms=200).values():
@@ -113,7 +113,9 @@ class TopicTail:
             else:
                 consumer.seek_to_end(*assigned)
                 for partition in assigned:
-                    consumer.position(partition)  # resolve "end" now, not at the first poll
+                    consumer.position(
+                        partition, timeout_ms=30_000
+                    )  # resolve "end" now, not at the first poll
             self._ready.set()
             while not self._stop.is_set():
                 for records in consumer.poll(timeout_ms=300).values():

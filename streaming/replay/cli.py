@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from streaming.cli.common import add_common_options, bootstrap_for, settings_from_args
+from streaming.config import Settings
 from streaming.pacing import parse_speed
 from streaming.replay.timeparse import format_time, parse_time
 from streaming.services import registry
@@ -51,6 +52,17 @@ def add_replay_arguments(replay: argparse.ArgumentParser) -> None:
         choices=["raw", *sorted(registry().replay_schemas())],
         default="raw",
         help="map rows onto this event schema; raw passes rows through as JSON (default)",
+    )
+    replay.add_argument(
+        "--log-format",
+        choices=sorted(registry().replay_formats()),
+        help="a whole log format mapped onto a system's topics: "
+        + "; ".join(
+            f"{name}: {fmt.description}" for name, fmt in sorted(registry().replay_formats().items())
+        ),
+    )
+    replay.add_argument(
+        "--items", type=Path, help="item metadata of a --log-format that has it apart (MovieLens u.item)"
     )
     replay.add_argument(
         "--map",
@@ -144,6 +156,8 @@ def replay(args: argparse.Namespace) -> int:
             stop_event=stop_on_signals(),
         )
         return _report(copier.run(), "replay")
+    if args.log_format:
+        return _replay_log(args, settings)
     if not args.file or not args.topic:
         print("streaming replay: give FILE and --topic T (or --from-topic/--to-topic)", file=sys.stderr)
         return 2
@@ -168,6 +182,43 @@ def replay(args: argparse.Namespace) -> int:
         print(f"streaming replay: {error}", file=sys.stderr)
         return 2
     return _report(replayer.run(), "replay")
+
+
+def _replay_log(args: argparse.Namespace, settings: Settings) -> int:
+    from streaming.replay.player import LogReplayer
+    from streaming.replay.signals import stop_on_signals
+    from streaming.services import LogStreams, registry, resolve
+
+    if not args.file:
+        print("streaming replay: --log-format needs the FILE to read", file=sys.stderr)
+        return 2
+    if args.topic:
+        print(
+            "streaming replay: --log-format writes to its system's own topics; leave out --topic",
+            file=sys.stderr,
+        )
+        return 2
+    log_format = registry().replay_formats()[args.log_format]
+    try:
+        streams = resolve(log_format.read)(args.file, args.items)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"streaming replay: {error}", file=sys.stderr)
+        return 2
+    assert isinstance(streams, LogStreams)
+    if streams.summary:
+        print(f"streaming replay: {streams.summary}", file=sys.stderr)
+    replayer = LogReplayer(
+        settings,
+        streams.streams,
+        speed=args.speed,
+        bootstrap=bootstrap_for(settings),
+        label=f"replay {args.file.name} ({args.log_format})",
+        progress=not args.quiet,
+        stop_event=stop_on_signals(),
+    )
+    summary = replayer.run()
+    summary.bad_rows = dict(streams.skipped)
+    return _report(summary, "replay")
 
 
 def record(args: argparse.Namespace) -> int:

@@ -194,6 +194,40 @@ class StateLocation:
 
 
 @dataclass(frozen=True)
+class ReplayFormat:
+    """A log format `streaming replay FILE --log-format NAME` maps onto a system's topics: a whole
+    dataset (an interaction log with its item metadata, say) rather than rows of one event type.
+
+    Parameters
+    ----------
+    name
+        The `--log-format` choice.
+    description
+        One line for `--help`.
+    read
+        `"module:function"`; `function(path, extra_path)` returns a `LogStreams`: the records per catalog
+        topic in sending order, and counts of what was skipped and why. It raises `ValueError` with a clear
+        message for bad input.
+
+    >>> ReplayFormat("movielens", "MovieLens 100k", "consumers.x.replay:movielens").name
+    'movielens'
+    """
+
+    name: str
+    description: str
+    read: str
+
+
+@dataclass
+class LogStreams:
+    """What a `ReplayFormat` reader returns: (logical topic, records) in sending order, and the skips."""
+
+    streams: list[tuple[str, Any]]
+    skipped: dict[str, int] = field(default_factory=dict)
+    summary: str = ""
+
+
+@dataclass(frozen=True)
 class ReplaySchema:
     """An event schema `streaming replay --schema NAME` maps a file's rows onto.
 
@@ -264,7 +298,9 @@ class Service:
         `"module:function"` called with the `DemoRun` before any process starts (e.g. to start a server the
         service needs); it returns what stops it again.
     replay_schemas
-        Event schemas `streaming replay --schema` can map files onto.
+        Event schemas `streaming replay --schema` maps file rows onto.
+    replay_formats
+        Whole log formats `streaming replay --log-format` maps onto this system's topics.
 
     >>> widget = Service(name="widget", description="counts widgets", metrics_port=9199)
     >>> widget.name, widget.metrics_port
@@ -286,4 +322,5 @@ class Service:
     demo_options: str | None = None
     demo_setup: str | None = None
     replay_schemas: tuple[ReplaySchema, ...] = ()
+    replay_formats: tuple[ReplayFormat, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from streaming.services.definition import Command, CommandGroup, ReplaySchema, Service
+from streaming.services.definition import Command, CommandGroup, ReplayFormat, ReplaySchema, Service
 from streaming.topics import CORE_TOPICS, TopicSpec
 
 log = logging.getLogger(__name__)
@@ -133,6 +133,17 @@ class Registry:
                     raise RegistryError(f"two services declare the replay schema {schema.name!r} differently")
                 schemas[schema.name] = schema
         return schemas
+
+    def replay_formats(self) -> dict[str, ReplayFormat]:
+        formats: dict[str, ReplayFormat] = {}
+        for service in self.services.values():
+            for log_format in service.replay_formats:
+                if log_format.name in formats and formats[log_format.name] != log_format:
+                    raise RegistryError(
+                        f"two services declare the log format {log_format.name!r} differently"
+                    )
+                formats[log_format.name] = log_format
+        return formats
 
     def alert_kinds(self) -> tuple[str, ...]:
         kinds: dict[str, None] = {}

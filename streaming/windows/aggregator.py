@@ -87,7 +87,8 @@ class WindowedAggregation(ProcessorBase):
     allowed_lateness
         How far behind the latest event time the watermark is, in seconds.
     idle_timeout, state_ttl
-        Wall-clock silence after which a key's open windows close, and after which it is forgotten.
+        Silence after which a key's open windows close, and after which it is forgotten, in seconds of
+        the service's processing clock (wall clock that stands still while the input cannot be fetched).
     aggregations
         The statistics per field (default: count, mean, min, max, std, first, last, slope).
     max_ahead_seconds
@@ -121,7 +122,7 @@ class WindowedAggregation(ProcessorBase):
         aggregations: Sequence[Aggregation] = DEFAULT_AGGREGATIONS,
         max_ahead_seconds: float | None = 3_600.0,
         max_ahead_of_clock_seconds: float | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         name: str = "windows",
     ) -> None:
         if state_ttl < idle_timeout:
@@ -257,7 +258,7 @@ class WindowedAggregation(ProcessorBase):
             key_of_reading,
             unique_keys,
         )
-        now = self.clock()
+        now = self.clock() if self.clock is not None else context.processing_time()
         latest_attributes = {columns.key: columns.attributes for columns in extracted}
         for key in unique_keys:
             entry = self._key_entry(partition, key)
@@ -284,7 +285,7 @@ class WindowedAggregation(ProcessorBase):
         clock_bound = (
             math.inf
             if self.max_ahead_of_clock_seconds is None
-            else self.clock() + self.max_ahead_of_clock_seconds
+            else (self.clock or time.time)() + self.max_ahead_of_clock_seconds
         )
         kept: list[tuple[Any, Record]] = []
         kept_columns: list[Columns] = []

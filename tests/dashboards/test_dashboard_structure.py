@@ -22,7 +22,13 @@ from streaming.demo.dashboards import (
 ROOT = Path(__file__).resolve().parents[2]
 PROVISIONING = ROOT / "dashboards" / "grafana" / "provisioning"
 DASHBOARDS = load_dashboards(DASHBOARD_DIR)
-EXPECTED = {"pipeline-overview.json", "predictive-maintenance.json", "fraud.json", "recommendations.json"}
+EXPECTED = {
+    "pipeline-overview.json",
+    "predictive-maintenance.json",
+    "fraud.json",
+    "recommendations.json",
+    "churn.json",
+}
 
 
 def _datasource_uid() -> str:
@@ -34,7 +40,7 @@ def _datasource_uid() -> str:
     return str(prometheus[0]["uid"])
 
 
-def test_the_three_dashboards_exist() -> None:
+def test_every_system_has_its_dashboard() -> None:
     assert set(DASHBOARDS) >= EXPECTED
 
 

@@ -57,3 +57,32 @@ def select_broker(
     bootstrap = broker.start()
     # Leave a broker someone else started alone; stop the one this session started.
     return BrokerHandle(bootstrap, "local", None if already_running else broker.stop)
+
+
+def free_port_pair() -> int:
+    """A port whose next one is free too (the local broker's controller listens on port + 1), below the
+    ephemeral range: a client reconnecting to a killed broker's port could otherwise be handed that very
+    port as its own local port, connect to itself, and keep the port taken."""
+    import random
+    import socket
+    from pathlib import Path
+
+    ephemeral = Path("/proc/sys/net/ipv4/ip_local_port_range")
+    low = int(ephemeral.read_text().split()[0]) if ephemeral.is_file() else 32768
+    chooser = random.Random()
+    for _ in range(200):
+        port = chooser.randrange(max(1024, low - 12_000), low - 2)
+        try:
+            for candidate in (port, port + 1):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free pair of ports below the ephemeral range")
+
+
+def killable_broker(data_dir: Any) -> LocalBroker:
+    """A local broker of a test's own, on free ports, that the test may kill -9 and start again. It shares
+    the jar cache with the session's broker and keeps its data in `data_dir`."""
+    return LocalBroker(BrokerSettings(port=free_port_pair(), data_dir=data_dir, heap="512m"))

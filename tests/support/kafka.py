@@ -63,3 +63,20 @@ def read_all(
         return records
     finally:
         consumer.close()
+
+
+def produce_stamped(
+    settings: Settings, topic: str, records: Iterable[tuple[bytes | None, bytes | None, int]]
+) -> int:
+    """Send (key, value, timestamp_ms) triples, stamped as the producers stamp them (event time), and
+    flush. Returns how many were sent."""
+    producer = make_producer(settings, settings.kafka.bootstrap_servers or "", role="test-producer")
+    count = 0
+    try:
+        for key, value, timestamp_ms in records:
+            producer.send(topic, key=key, value=value, timestamp_ms=timestamp_ms)
+            count += 1
+        producer.flush(timeout=60)
+    finally:
+        producer.close(timeout=10)
+    return count

@@ -55,6 +55,7 @@ def reference_windows(
     step: float,
     allowed_lateness: float,
     quantile: float = 0.95,
+    late_records: set[tuple[int, int]] | None = None,
 ) -> tuple[dict[tuple[str, float], dict], int]:
     """The closed windows a correct run must emit, computed plainly from (partition, offset, value) records.
 
@@ -64,7 +65,7 @@ def reference_windows(
     late = 0
     decoder = msgspec.json.Decoder(SensorReadingBatch)
     watermark_max: dict[int, float] = {}
-    for partition, _offset, value in sorted(consumed, key=lambda item: (item[0], item[1])):
+    for partition, offset, value in sorted(consumed, key=lambda item: (item[0], item[1])):
         batch = decoder.decode(value)
         # The watermark moves by records: a record's event time is its earliest reading.
         before = watermark_max.get(partition, -math.inf)
@@ -76,6 +77,8 @@ def reference_windows(
                     continue
                 if start + size <= before - allowed_lateness:
                     late += 1
+                    if late_records is not None:
+                        late_records.add((partition, offset))
                     continue
                 row = {
                     "partition": partition,

@@ -26,7 +26,9 @@ WINDOW_ENV = {
 }
 
 
-def downsampler_arguments(settings: Settings, instance_id: str, idle_exit: float = 6.0) -> list[str]:
+def downsampler_arguments(
+    settings: Settings, instance_id: str, idle_exit: float = 6.0, duration: float = 120.0
+) -> list[str]:
     return [
         "consume",
         "windows",
@@ -39,7 +41,7 @@ def downsampler_arguments(settings: Settings, instance_id: str, idle_exit: float
         "--idle-exit",
         str(idle_exit),
         "--duration",
-        "120",
+        str(duration),
         "--no-metrics",
     ]
 
