@@ -92,6 +92,8 @@ class FraudScorer(ScorerBase):
         self.prefilter = Prefilter(settings, export=export)
         self.join = ChargebackJoin(settings.label_horizon_seconds, settings.pending_limit)
         self.model_scored = 0
+        #: Refunds seen: scored as a pass, never part of a card's purchase history nor learned from.
+        self.refunds_skipped = 0
         #: Per block rule, [blocks labelled fraudulent, blocks labelled]: how far to trust the rule.
         self.rule_outcomes: dict[str, list[int]] = {}
         if export:
@@ -105,9 +107,16 @@ class FraudScorer(ScorerBase):
     def score(self, tx: Transaction) -> FraudDecision:
         started = time.perf_counter()
         self.advance(tx.event_time)
-        x = self.features.transform(tx)
         self.scored += 1
-        if self.scored % EVICT_EVERY == 0:
+        if tx.transaction_type == "refund":
+            # A refund gives money back: counting it as a purchase would move the card's velocity and
+            # amount features, and there is no payment to block.
+            self.refunds_skipped += 1
+            refund = FraudDecision(tx, 0.0, 0.0, False, self.threshold.value, "rules", 0, rule="refund")
+            refund.seconds = time.perf_counter() - started
+            return refund
+        x = self.features.transform(tx)
+        if (self.scored - self.refunds_skipped) % EVICT_EVERY == 0:
             # On the event path, not a wall-clock timer: which cards are forgotten must replay identically.
             self.features.evict_idle()
         rule = self.prefilter.decide(x)
@@ -287,6 +296,7 @@ class FraudScorer(ScorerBase):
             "features": self.features,
             "prefilter": self.prefilter.snapshot(),
             "model_scored": self.model_scored,
+            "refunds_skipped": self.refunds_skipped,
             "rule_outcomes": {rule: list(counts) for rule, counts in self.rule_outcomes.items()},
         }
 
@@ -295,4 +305,5 @@ class FraudScorer(ScorerBase):
         self.features.ttl_seconds = self.settings.card_state_ttl_seconds
         self.prefilter.restore(snapshot["prefilter"])
         self.model_scored = snapshot["model_scored"]
+        self.refunds_skipped = snapshot["refunds_skipped"]
         self.rule_outcomes = {rule: list(counts) for rule, counts in snapshot["rule_outcomes"].items()}
