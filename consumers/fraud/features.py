@@ -18,6 +18,13 @@ DAY = 86_400.0
 #: Below this gap the implied speed would explode on GPS noise; the gap is floored to it.
 MIN_SPEED_GAP_SECONDS = 60.0
 _EARTH_RADIUS_KM = 6_371.0
+#: Payments within this distance of a card's home move it; farther ones are travel (or fraud).
+HOME_RADIUS_KM = 300.0
+MAX_DEVICES = 16
+MAX_COUNTRIES = 8
+#: Fraud rate a merchant or category starts from, and how many labels that prior weighs.
+RISK_PRIOR = 0.01
+RISK_STRENGTH = 5.0
 
 
 def haversine_km(latitude_a: float, longitude_a: float, latitude_b: float, longitude_b: float) -> float:
@@ -33,9 +40,10 @@ def haversine_km(latitude_a: float, longitude_a: float, latitude_b: float, longi
     return 2 * _EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
-@stable("fraud.card-state/1")
+@stable("fraud.card-state/2")
 class CardState:
-    """What one card did recently: sliding 1 h and 1 day windows, usual amount, places, merchants, device.
+    """What one card did recently: sliding 1 h and 1 day windows, usual amount, places, merchants, devices,
+    countries, and where it usually pays (its home: the mean place of the payments near it).
 
     >>> state = CardState()
     >>> state.count
@@ -47,8 +55,13 @@ class CardState:
         "amount_squares",
         "categories",
         "count",
+        "countries",
         "day",
         "day_sum",
+        "devices",
+        "home_count",
+        "home_latitude",
+        "home_longitude",
         "hour",
         "hour_sum",
         "last_device",
@@ -68,6 +81,11 @@ class CardState:
         self.day_sum = 0.0
         self.merchants: OrderedDict[str, None] = OrderedDict()
         self.categories: OrderedDict[str, None] = OrderedDict()
+        self.devices: OrderedDict[str, None] = OrderedDict()
+        self.countries: OrderedDict[str, None] = OrderedDict()
+        self.home_latitude = 0.0
+        self.home_longitude = 0.0
+        self.home_count = 0
         self.last_time = 0.0
         self.last_latitude = 0.0
         self.last_longitude = 0.0
@@ -85,11 +103,24 @@ def _card_state(*values: object) -> CardState:
     return state
 
 
-@stable("fraud.features/1")
+@stable("fraud.features/2")
 class FraudFeatures:
-    """Per-card state and the features of each new transaction.
+    """Per-card state and the features of each new transaction, plus what labels taught about merchants.
 
     `transform(tx)` returns the features of `tx` against the card's history, then adds `tx` to it.
+    `learn(merchant_id, category, fraud)` counts a label: `merchant_risk` and `category_risk` are the
+    smoothed fraud rates of the merchant and its category among the transactions labelled so far (fraud
+    concentrates on some merchants and categories; the counts are of labels already known, so nothing
+    leaks from the future).
+
+    Parameters
+    ----------
+    max_merchants, max_categories
+        Merchants and categories remembered per card.
+    ttl_seconds
+        Event time after which an idle card is forgotten (`evict_idle`).
+    max_risk_entries
+        Merchants (and categories) whose label counts are kept, least recently labelled dropped first.
 
     >>> from contracts import Transaction
     >>> def tx(i, amount, t, merchant="m-1", lat=48.85, device="d-1"):
@@ -106,12 +137,19 @@ class FraudFeatures:
     """
 
     def __init__(
-        self, max_merchants: int = 64, max_categories: int = 32, ttl_seconds: float = 30 * DAY
+        self,
+        max_merchants: int = 64,
+        max_categories: int = 32,
+        ttl_seconds: float = 30 * DAY,
+        max_risk_entries: int = 100_000,
     ) -> None:
         self.max_merchants = max_merchants
         self.max_categories = max_categories
         self.ttl_seconds = ttl_seconds
+        self.max_risk_entries = max_risk_entries
         self.cards: OrderedDict[str, CardState] = OrderedDict()
+        self.merchant_labels: OrderedDict[str, list[int]] = OrderedDict()
+        self.category_labels: OrderedDict[str, list[int]] = OrderedDict()
         self.watermark = 0.0
 
     def __len__(self) -> int:
@@ -129,6 +167,26 @@ class FraudFeatures:
             self.watermark = tx.event_time
         return features
 
+    def learn(self, merchant_id: str, category: str, fraud: bool) -> None:
+        """Count one label of a transaction at `merchant_id` in `category`."""
+        for table, key in ((self.merchant_labels, merchant_id), (self.category_labels, category)):
+            counts = table.get(key)
+            if counts is None:
+                counts = table[key] = [0, 0]
+                if len(table) > self.max_risk_entries:
+                    table.popitem(last=False)
+            else:
+                table.move_to_end(key)
+            counts[0] += int(bool(fraud))
+            counts[1] += 1
+
+    @staticmethod
+    def _risk(counts: list[int] | None) -> float:
+        # Smoothed towards a small prior rate, so one label does not make a merchant certain.
+        if counts is None:
+            return RISK_PRIOR
+        return (counts[0] + RISK_PRIOR * RISK_STRENGTH) / (counts[1] + RISK_STRENGTH)
+
     def _features(self, tx: Transaction, state: CardState) -> dict[str, float]:
         t = tx.event_time
         hour_count, hour_sum = _window(state.hour, state.hour_sum, t - HOUR)
@@ -145,11 +203,14 @@ class FraudFeatures:
             new_merchant = 0.0 if tx.merchant_id in state.merchants else 1.0
             new_category = 0.0 if tx.merchant_category in state.categories else 1.0
             device_change = 0.0 if tx.device_id == state.last_device else 1.0
+            new_device = 0.0 if tx.device_id in state.devices else 1.0
+            new_country = 0.0 if tx.country in state.countries else 1.0
+            from_home = haversine_km(state.home_latitude, state.home_longitude, tx.latitude, tx.longitude)
             since_last = math.log1p(gap)
         else:
-            amount_ratio, amount_zscore, distance, speed = 1.0, 0.0, 0.0, 0.0
+            amount_ratio, amount_zscore, distance, speed, from_home = 1.0, 0.0, 0.0, 0.0, 0.0
             new_merchant = new_category = 1.0
-            device_change = 0.0
+            device_change = new_device = new_country = 0.0
             since_last = math.log1p(DAY)
         channel = tx.channel
         return {
@@ -171,6 +232,11 @@ class FraudFeatures:
             "channel_online": 1.0 if channel == "online" else 0.0,
             "channel_atm": 1.0 if channel == "atm" else 0.0,
             "channel_contactless": 1.0 if channel == "contactless" else 0.0,
+            "new_device": new_device,
+            "new_country": new_country,
+            "distance_from_home_km": from_home,
+            "merchant_risk": self._risk(self.merchant_labels.get(tx.merchant_id)),
+            "category_risk": self._risk(self.category_labels.get(tx.merchant_category)),
         }
 
     def _update(self, tx: Transaction, state: CardState) -> None:
@@ -189,6 +255,16 @@ class FraudFeatures:
         state.day_sum += amount
         _remember(state.merchants, tx.merchant_id, self.max_merchants)
         _remember(state.categories, tx.merchant_category, self.max_categories)
+        _remember(state.devices, tx.device_id, MAX_DEVICES)
+        _remember(state.countries, tx.country, MAX_COUNTRIES)
+        # Home follows the payments near it; one far away (travel, or fraud) does not move it.
+        if state.home_count == 0 or (
+            haversine_km(state.home_latitude, state.home_longitude, tx.latitude, tx.longitude)
+            < HOME_RADIUS_KM
+        ):
+            state.home_count += 1
+            state.home_latitude += (tx.latitude - state.home_latitude) / state.home_count
+            state.home_longitude += (tx.longitude - state.home_longitude) / state.home_count
         if t >= state.last_time:
             state.last_time = t
             state.last_latitude = tx.latitude
@@ -228,6 +304,11 @@ FEATURE_NAMES: tuple[str, ...] = (
     "channel_online",
     "channel_atm",
     "channel_contactless",
+    "new_device",
+    "new_country",
+    "distance_from_home_km",
+    "merchant_risk",
+    "category_risk",
 )
 
 

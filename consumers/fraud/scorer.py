@@ -3,6 +3,10 @@ chargebacks, online metrics, drift and alert suppression. `streaming consume fra
 loop; `streaming evaluate --task fraud` runs the same pipeline over a file.
 
 Model decisions use only event time, so `snapshot()` then the same input gives the same scores.
+
+Scores rank; the probability beside each (`attributes["probability"]` of the score record) is calibrated
+from labels, and an alert is `critical` only when that probability reaches `critical_above`: for a rule,
+the share of its past blocks that turned out fraudulent (none known yet: a warning).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import Any
 from consumers.fraud.features import FEATURE_NAMES, FraudFeatures
 from consumers.fraud.prefilter import Prefilter
 from consumers.fraud.settings import FraudSettings
-from consumers.learning.labels import ChargebackJoin, Prediction
+from consumers.learning.labels import ChargebackJoin, Prediction, Resolution
 from consumers.learning.metrics import (
     ALERTS_EMITTED,
     ALERTS_SUPPRESSED,
@@ -43,6 +47,7 @@ class FraudDecision:
 
     transaction: Transaction
     score: float
+    probability: float
     decision: bool
     threshold: float
     model_name: str
@@ -68,7 +73,7 @@ class FraudScorer(ScorerBase):
     ...     device_id="d-1")
     >>> decision = scorer.score(tx)
     >>> decision.model_name, decision.score, decision.decision, len(scorer.join)
-    ('logistic+under+weight', 0.5, False, 1)
+    ('additive+weight', 0.5, False, 1)
     """
 
     service = SERVICE
@@ -87,6 +92,10 @@ class FraudScorer(ScorerBase):
         self.prefilter = Prefilter(settings, export=export)
         self.join = ChargebackJoin(settings.label_horizon_seconds, settings.pending_limit)
         self.model_scored = 0
+        #: Refunds seen: scored as a pass, never part of a card's purchase history nor learned from.
+        self.refunds_skipped = 0
+        #: Per block rule, [blocks labelled fraudulent, blocks labelled]: how far to trust the rule.
+        self.rule_outcomes: dict[str, list[int]] = {}
         if export:
             initialise(SERVICE, "fraud", CHANNELS, self.threshold.value)
             for rule in RULES:
@@ -98,29 +107,57 @@ class FraudScorer(ScorerBase):
     def score(self, tx: Transaction) -> FraudDecision:
         started = time.perf_counter()
         self.advance(tx.event_time)
-        x = self.features.transform(tx)
         self.scored += 1
-        if self.scored % EVICT_EVERY == 0:
+        if tx.transaction_type == "refund":
+            # A refund gives money back: counting it as a purchase would move the card's velocity and
+            # amount features, and there is no payment to block.
+            self.refunds_skipped += 1
+            refund = FraudDecision(tx, 0.0, 0.0, False, self.threshold.value, "rules", 0, rule="refund")
+            refund.seconds = time.perf_counter() - started
+            return refund
+        x = self.features.transform(tx)
+        if (self.scored - self.refunds_skipped) % EVICT_EVERY == 0:
             # On the event path, not a wall-clock timer: which cards are forgotten must replay identically.
             self.features.evict_idle()
         rule = self.prefilter.decide(x)
         threshold = self.threshold.value
         if rule is not None:
+            probability = self.rule_precision(rule.rule) if rule.action == "block" else 0.0
             decision = FraudDecision(
-                tx, rule.score, rule.action == "block", threshold, "rules", 0, rule=rule.rule
+                tx, rule.score, probability, rule.action == "block", threshold, "rules", 0, rule=rule.rule
             )
-            # Kept without model scores: its chargeback still joins (and is counted), but nothing learns.
-            self._remember(
-                Prediction(tx.transaction_id, tx.card_id, tx.event_time, {}, {}, decision.decision)
+            # Kept with the rule's score only: its chargeback joins, is counted and scores the rule, but no
+            # model learns from it.
+            prediction = Prediction(
+                tx.transaction_id,
+                tx.card_id,
+                tx.event_time,
+                {},
+                {"rule": rule.score},
+                decision.decision,
+                tx.channel,
+                threshold,
+                (tx.merchant_id, tx.merchant_category, rule.rule),
             )
+            self._remember(prediction)
         else:
-            decision = self._score_with_models(tx, x, threshold)
+            decision, prediction = self._score_with_models(tx, x, threshold)
         if decision.decision:
             decision.alerts = self._alert(decision)
+            fraud_alerts = [alert for alert in decision.alerts if alert.kind == "fraud"]
+            if fraud_alerts:
+                prediction.alert = fraud_alerts[-1].severity
         decision.seconds = time.perf_counter() - started
         return decision
 
-    def _score_with_models(self, tx: Transaction, x: dict[str, float], threshold: float) -> FraudDecision:
+    def rule_precision(self, rule: str) -> float:
+        """The share of the rule's labelled blocks that were fraud, smoothed (0.5 before any label)."""
+        frauds, labelled = self.rule_outcomes.get(rule, (0, 0))
+        return (frauds + 1.0) / (labelled + 2.0)
+
+    def _score_with_models(
+        self, tx: Transaction, x: dict[str, float], threshold: float
+    ) -> tuple[FraudDecision, Prediction]:
         self.model_scored += 1
         champion = self.models.champion
         score = champion.score(x)
@@ -143,6 +180,7 @@ class FraudScorer(ScorerBase):
             flagged,
             tx.channel,
             threshold,
+            (tx.merchant_id, tx.merchant_category, ""),
         )
         self._remember(prediction)
         if self.export:
@@ -150,9 +188,10 @@ class FraudScorer(ScorerBase):
                 role_score = scores[slot.role]
                 MODEL_SCORE.labels(SERVICE, slot.role).observe(role_score)
                 MODEL_SCORES.labels(SERVICE, slot.role, "alert" if role_score >= threshold else "pass").inc()
-        return FraudDecision(
+        decision = FraudDecision(
             tx,
             score,
+            champion.probability(score),
             flagged,
             threshold,
             champion.name,
@@ -164,6 +203,7 @@ class FraudScorer(ScorerBase):
             explanation_method=champion.explainer.method,
             examples_learned=champion.learned,
         )
+        return decision, prediction
 
     def _remember(self, prediction: Prediction) -> None:
         evicted = self.join.add(prediction)
@@ -172,13 +212,13 @@ class FraudScorer(ScorerBase):
 
     def _alert(self, decision: FraudDecision) -> list[Alert]:
         tx = decision.transaction
-        critical_above = max(self.settings.threshold.critical_above, decision.threshold)
-        critical = decision.rule is not None or decision.score >= critical_above
-        explanation = (
+        critical = decision.probability >= self.settings.threshold.critical_above
+        reasons = (
             f"rule {decision.rule}"
             if decision.rule
             else ", ".join(f"{item.name}={item.contribution:+.2f}" for item in decision.top_features)
         )
+        explanation = f"p={decision.probability:.2f}" + (f"; {reasons}" if reasons else "")
         candidate = Alert(
             alert_id=stable_alert_id("fraud", tx.card_id, tx.transaction_id),
             kind="fraud",
@@ -193,6 +233,7 @@ class FraudScorer(ScorerBase):
             created_at=max(tx.event_time, self._clock()),
             attributes={
                 "transaction_id": tx.transaction_id,
+                "probability": f"{decision.probability:.6f}",
                 "amount": f"{tx.amount:.2f}",
                 "merchant_id": tx.merchant_id,
                 "channel": tx.channel,
@@ -210,8 +251,18 @@ class FraudScorer(ScorerBase):
 
     # Labels ------------------------------------------------------------------------------------------
 
+    def _after_resolution(self, resolution: Resolution) -> None:
+        prediction = resolution.prediction
+        if len(prediction.context) == 3:
+            merchant, category, rule = prediction.context
+            self.features.learn(merchant, category, resolution.label)
+            if rule and prediction.decision:
+                outcome = self.rule_outcomes.setdefault(rule, [0, 0])
+                outcome[0] += int(resolution.label)
+                outcome[1] += 1
+
     def _features(self, prediction: Prediction) -> dict[str, float] | None:
-        if not prediction.scores:
+        if "champion" not in prediction.scores:
             return None  # decided by a rule: its chargeback is counted, but no model learns from it
         values = prediction.features
         return values if isinstance(values, dict) else dict(zip(FEATURE_NAMES, values, strict=True))
@@ -245,6 +296,8 @@ class FraudScorer(ScorerBase):
             "features": self.features,
             "prefilter": self.prefilter.snapshot(),
             "model_scored": self.model_scored,
+            "refunds_skipped": self.refunds_skipped,
+            "rule_outcomes": {rule: list(counts) for rule, counts in self.rule_outcomes.items()},
         }
 
     def _restore_own(self, snapshot: dict[str, Any]) -> None:
@@ -252,3 +305,5 @@ class FraudScorer(ScorerBase):
         self.features.ttl_seconds = self.settings.card_state_ttl_seconds
         self.prefilter.restore(snapshot["prefilter"])
         self.model_scored = snapshot["model_scored"]
+        self.refunds_skipped = snapshot["refunds_skipped"]
+        self.rule_outcomes = {rule: list(counts) for rule, counts in snapshot["rule_outcomes"].items()}

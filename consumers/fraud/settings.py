@@ -15,11 +15,11 @@ class FraudSettings(ScorerSettings):
         default=7_200.0, gt=0, description="Event time after which an unlabelled transaction learns as legit."
     )
     champion: ModelSettings = Field(
-        default_factory=lambda: ModelSettings(model="logistic", imbalance="under+weight"),
+        default_factory=lambda: ModelSettings(model="additive", imbalance="weight", positive_weight=2.0),
         description="The model whose scores decide alerts.",
     )
     challenger: ModelSettings | None = Field(
-        default_factory=lambda: ModelSettings(model="hoeffding", imbalance="under"),
+        default_factory=lambda: ModelSettings(model="logistic", imbalance="weight"),
         description="A model trained alongside for comparison; null for none.",
     )
     threshold: ThresholdSettings = Field(
@@ -39,6 +39,16 @@ class FraudSettings(ScorerSettings):
     block_speed_kmh_above: float = Field(
         default=1_000.0,
         description="Implied travel speed since the last payment above this blocks by rule, in km/h.",
+    )
+    block_distance_from_home_km: float = Field(
+        default=500.0,
+        ge=0,
+        description="The travel rule blocks only payments at least this far from the card's home, in km.",
+    )
+    safe_max_transactions_per_hour: int = Field(
+        default=2,
+        ge=0,
+        description="The safe-purchase rule skips a payment only after at most this many in the hour.",
     )
     pending_limit: int = Field(
         default=500_000,

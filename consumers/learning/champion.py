@@ -12,9 +12,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from consumers.learning.calibration import ScoreCalibrator
 from consumers.learning.explain import Explainer
 from consumers.learning.metrics import MODEL_VERSION
-from consumers.learning.models import build_model, correct_prior, describe, predict_positive, prior_ratio
+from consumers.learning.models import (
+    build_model,
+    correct_prior,
+    describe,
+    predict_positive,
+    prior_ratio,
+    samplers,
+)
 from consumers.learning.monitoring import OnlineMonitor
 from consumers.learning.settings import ModelSettings
 from streaming.state.stable import stable
@@ -24,14 +32,29 @@ __all__ = ["ChampionChallenger", "ModelSlot"]
 
 @stable("learning.model-slot/1")
 class ModelSlot:
-    """One model with its name, version, explainer and online monitor.
+    """One model with its name, version, explainer, calibrator and online monitor.
 
-    `score` is a probability on the real stream: the raw score corrected for the class prior the model
-    learned under sampling or weighting (`models.prior_ratio`).
+    `score` is the model's raw score: it ranks events, and is what thresholds, budgets and the ranking
+    metrics use. `probability(score)` is the calibrated probability on the real stream (`calibration`),
+    which falls back on the prior correction of the sampling the model learned under until enough labels
+    were seen.
+
+    Parameters
+    ----------
+    service, role
+        Metrics labels.
+    settings
+        What the model factory builds.
+    version
+        Bumped on each change of model in this role.
+    monitor_window, top_features, drift_grace
+        See `OnlineMonitor` and `Explainer`.
+    export
+        Export the monitor's Prometheus metrics.
 
     >>> slot = ModelSlot("doc", "champion", ModelSettings(model="logistic", imbalance="none"), export=False)
-    >>> slot.name, slot.version, slot.score({"x": 1.0})
-    ('logistic+none', 1, 0.5)
+    >>> slot.name, slot.version, slot.score({"x": 1.0}), slot.probability(0.5)
+    ('logistic+none', 1, 0.5, 0.5)
     """
 
     def __init__(
@@ -51,34 +74,41 @@ class ModelSlot:
         self.name = describe(settings)
         self.version = version
         self.learned = 0
+        self.positives = 0
+        self.negatives = 0
+        self.ratio = 1.0
         self.model = build_model(settings)
+        self._sampled = bool(samplers(self.model))
         self.explainer = Explainer(self.model, top_k=top_features)
+        self.calibrator = ScoreCalibrator()
         self.monitor = OnlineMonitor(
             service, role, window_size=monitor_window, drift_grace=drift_grace, export=export
         )
 
-    # Class-level defaults: slots restored from checkpoints written before these existed still work.
-    positives = 0
-    negatives = 0
-    ratio = 1.0
-
     @property
     def knows_positives(self) -> bool:
         """Whether the model has learned from a positive: before that its scores mean nothing."""
-        offered = getattr(self.model, "_actual_dist", None)
-        return self.positives > 0 or (offered is not None and offered[True] > 0)
+        return self.positives > 0
 
     def score(self, x: dict[str, float]) -> float:
-        return correct_prior(predict_positive(self.model, x), self.ratio)
+        return predict_positive(self.model, x)
 
-    def learn(self, x: dict[str, Any], label: bool) -> None:
+    def probability(self, score: float) -> float:
+        """The calibrated probability of a score this model gave."""
+        return self.calibrator.probability(score, fallback=correct_prior(score, self.ratio))
+
+    def learn(self, x: dict[str, Any], label: bool, score: float | None = None) -> None:
+        """Learn a labelled example; `score` is what the model said before the label was known."""
+        if score is not None:
+            self.calibrator.observe(score, label)
         self.model.learn_one(x, bool(label))  # type: ignore[arg-type]
         self.learned += 1
         if label:
             self.positives += 1
         else:
             self.negatives += 1
-        self.ratio = prior_ratio(self.model, self.settings, self.positives, self.negatives)
+        if self._sampled or label or self.learned == 1:
+            self.ratio = prior_ratio(self.model, self.settings, self.positives, self.negatives)
 
     def set_role(self, role: str) -> None:
         self.role = role
@@ -92,10 +122,10 @@ class ChampionChallenger:
     >>> pair = ChampionChallenger("doc", ModelSettings(model="logistic"), ModelSettings(model="hoeffding"),
     ...                           export=False)
     >>> pair.challenger.name
-    'hoeffding+under'
+    'hoeffding+weight'
     >>> changes = pair.reconcile(ModelSettings(model="hoeffding"), None)   # promote the challenger
     >>> pair.champion.name, pair.champion.version, pair.challenger, changes
-    ('hoeffding+under', 2, None, ['champion: promoted challenger hoeffding+under', 'challenger: removed'])
+    ('hoeffding+weight', 2, None, ['champion: promoted challenger hoeffding+weight', 'challenger: removed'])
     """
 
     def __init__(

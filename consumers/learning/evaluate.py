@@ -3,8 +3,12 @@
 Each row is scored before its label is known; the label is revealed `delay` seconds of event time later,
 and only then does the model learn from it. The pipeline is the services' own: the fraud task builds the
 per-card features and applies the prefilter, the maintenance task builds window + history features, and
-every strategy's model comes from the model factory. Two baselines are available: `constant` (every row
-scores 0, without rules: ROC AUC 0.5) and, for fraud, `rules` (the prefilter alone, 0.5 where no rule fires).
+every strategy's model, calibrator, threshold and alert budget come from the same classes the services
+use. Decisions follow the services' rules too: a model that has not learned a positive yet never alerts,
+and at most `alerts_per_hour` alerts are raised per hour of event time (the recall "at the alert budget").
+
+Two baselines are available: `constant` (every row scores 0, without rules: ROC AUC 0.5) and, for fraud,
+`rules` (the prefilter alone, 0.5 where no rule fires). `default` is the task's configured champion.
 """
 
 from __future__ import annotations
@@ -19,15 +23,23 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from consumers.fraud.features import FraudFeatures
 from consumers.fraud.prefilter import Prefilter
 from consumers.fraud.settings import FraudSettings
 from consumers.learning.champion import ModelSlot
+from consumers.learning.inputs import (
+    FeaturePlan,
+    InputError,
+    event_times,
+    load_frame,
+    parse_labels,
+    plan_features,
+)
+from consumers.learning.ranking import average_precision, roc_auc
 from consumers.learning.settings import ModelSettings, ScorerSettings, ThresholdSettings
-from consumers.learning.thresholds import build_threshold
-from consumers.maintenance.features import STATISTICS, MaintenanceFeatures
+from consumers.learning.thresholds import AlertBudget, build_threshold
+from consumers.maintenance.features import MaintenanceFeatures
 from consumers.maintenance.settings import MaintenanceSettings
 from contracts import Transaction
 from streaming.config import Settings
@@ -35,64 +47,39 @@ from streaming.schemas import WindowAggregate
 
 __all__ = [
     "BASELINES",
+    "InputError",
     "StrategyResult",
     "average_precision",
     "evaluate_frame",
     "load_frame",
     "roc_auc",
+    "strategy_model",
 ]
 
 Task = Literal["maintenance", "fraud", "generic"]
 BASELINES: tuple[str, ...] = ("constant", "rules")
-
-
-def roc_auc(labels: Sequence[bool] | np.ndarray, scores: Sequence[float] | np.ndarray) -> float:
-    """Exact ROC AUC (ties count half); NaN when one class is missing.
-
-    >>> roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
-    0.75
-    """
-    y = np.asarray(labels, dtype=bool)
-    positives = int(y.sum())
-    negatives = len(y) - positives
-    if positives == 0 or negatives == 0:
-        return math.nan
-    ranks = rankdata(np.asarray(scores, dtype=float))
-    return float((ranks[y].sum() - positives * (positives + 1) / 2) / (positives * negatives))
-
-
-def average_precision(labels: Sequence[bool] | np.ndarray, scores: Sequence[float] | np.ndarray) -> float:
-    """PR AUC as average precision (the step-wise area, no interpolation); NaN without positives.
-
-    >>> average_precision([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
-    0.8333333333333333
-    """
-    y = np.asarray(labels, dtype=bool)
-    if not y.any():
-        return math.nan
-    s = np.asarray(scores, dtype=float)
-    order = np.argsort(-s, kind="stable")
-    y_sorted, s_sorted = y[order], s[order]
-    # Group tied scores: a threshold cannot separate them.
-    last_of_group = np.r_[s_sorted[1:] != s_sorted[:-1], True]
-    true_positives = np.cumsum(y_sorted)[last_of_group]
-    alerted = (np.arange(len(y_sorted)) + 1)[last_of_group]
-    precision = true_positives / alerted
-    recall_gain = np.diff(np.r_[0, true_positives]) / y.sum()
-    return float((precision * recall_gain).sum())
+_CHANNELS = frozenset({"pos", "online", "atm", "contactless"})
 
 
 @dataclass
 class StrategyResult:
-    """One row of the strategies table."""
+    """One row of the strategies table.
+
+    `roc_auc`/`pr_auc` rank the raw scores (what thresholds see); `calibrated_roc_auc`/`calibrated_pr_auc`
+    rank the probabilities as they were emitted (the calibration changes as it learns, which may reorder
+    scores from different moments). Precision and recall are of the alerts raised within the budget.
+    """
 
     strategy: str
     model: str
     roc_auc: float
     pr_auc: float
+    calibrated_roc_auc: float
+    calibrated_pr_auc: float
     precision: float
     recall: float
     f1: float
+    alerts: int
     threshold: float
     microseconds_per_event: float
     events: int
@@ -110,112 +97,149 @@ class StrategyResult:
         }
 
 
-def load_frame(path: str | Path) -> pd.DataFrame:
-    """A CSV or Parquet file, by suffix."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    if path.suffix.lower() in (".csv", ".gz", ".txt"):
-        return pd.read_csv(path)
-    raise ValueError(f"{path}: unknown format (use .csv or .parquet)")
+# Per-task featurisers: a row to (features, rule score or None); `learn` sees each revealed label --------
 
 
-# Per-task featurisers: a function from a row to (features, rule score or None) ---------------------------
+class _Featuriser:
+    def __call__(self, row: dict[str, Any], event_time: float) -> tuple[dict[str, float], float | None]:
+        raise NotImplementedError
 
-Featuriser = Callable[[dict[str, Any], float], tuple[dict[str, float], float | None]]
+    def learn(self, row: dict[str, Any], label: bool) -> None:
+        """A revealed label (the fraud features count labels per merchant and category)."""
 
 
-def _fraud_featuriser(settings: Settings, use_rules: bool) -> tuple[Featuriser, Prefilter]:
-    features = FraudFeatures(ttl_seconds=settings.section("fraud", FraudSettings).card_state_ttl_seconds)
-    config = settings.section("fraud", FraudSettings).model_copy(update={"prefilter_enabled": use_rules})
-    prefilter = Prefilter(config, export=False)
+class _FraudFeaturiser(_Featuriser):
+    def __init__(self, settings: Settings, use_rules: bool) -> None:
+        section = settings.section("fraud", FraudSettings)
+        self.features = FraudFeatures(ttl_seconds=section.card_state_ttl_seconds)
+        self.prefilter = Prefilter(section.model_copy(update={"prefilter_enabled": use_rules}), export=False)
 
-    def featurise(row: dict[str, Any], event_time: float) -> tuple[dict[str, float], float | None]:
-        tx = _transaction(row, event_time)
-        x = features.transform(tx)
-        decision = prefilter.decide(x)
+    def __call__(self, row: dict[str, Any], event_time: float) -> tuple[dict[str, float], float | None]:
+        x = self.features.transform(_transaction(row, event_time))
+        decision = self.prefilter.decide(x)
         return x, (decision.score if decision is not None else None)
 
-    return featurise, prefilter
+    def learn(self, row: dict[str, Any], label: bool) -> None:
+        self.features.learn(
+            _text(row, "merchant_id", "merchant"), _text(row, "merchant_category", "unknown"), label
+        )
+
+
+def _text(row: dict[str, Any], name: str, default: str) -> str:
+    value = row.get(name)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return default
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _number(row: dict[str, Any], name: str, default: float) -> float:
+    value = row.get(name)
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return default
+    return number if math.isfinite(number) else default
 
 
 def _transaction(row: dict[str, Any], event_time: float) -> Transaction:
-    def text(name: str, default: str) -> str:
-        value = row.get(name)
-        return default if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
-
+    channel = _text(row, "channel", "pos").lower()
+    country = _text(row, "country", "FR").upper()
+    card = _text(row, "card_id", "card")
     return Transaction(
-        transaction_id=text("transaction_id", "t"),
-        card_id=text("card_id", "card"),
-        customer_id=text("customer_id", text("card_id", "card")),
-        merchant_id=text("merchant_id", "merchant"),
-        merchant_category=text("merchant_category", "unknown"),
-        amount=float(row["amount"]),
+        transaction_id=_text(row, "transaction_id", "t"),
+        card_id=card,
+        customer_id=_text(row, "customer_id", card),
+        merchant_id=_text(row, "merchant_id", "merchant"),
+        merchant_category=_text(row, "merchant_category", "unknown")[:64] or "unknown",
+        amount=min(float(row["amount"]), 1_000_000.0),
         event_time=event_time,
-        latitude=float(row.get("latitude", 0.0) or 0.0),
-        longitude=float(row.get("longitude", 0.0) or 0.0),
-        device_id=text("device_id", "device"),
-        channel=text("channel", "pos"),  # type: ignore[arg-type]
+        latitude=max(-90.0, min(90.0, _number(row, "latitude", 0.0))),
+        longitude=max(-180.0, min(180.0, _number(row, "longitude", 0.0))),
+        device_id=_text(row, "device_id", "device"),
+        channel=channel if channel in _CHANNELS else "pos",  # type: ignore[arg-type]
+        country=country if len(country) == 2 and country.isalpha() else "FR",
     )
 
 
-def _maintenance_featuriser(settings: Settings, columns: Sequence[str]) -> Featuriser:
-    history = MaintenanceFeatures(
-        history_windows=settings.section("maintenance", MaintenanceSettings).history_windows
-    )
-    key_column = next((name for name in ("machine_id", "key", "entity_id") if name in columns), None)
-    fields: dict[str, tuple[str, str]] = {}
-    for column in columns:
-        head, _, statistic = column.rpartition("_")
-        if head and statistic in STATISTICS | {"first", "last", "count"}:
-            fields[column] = (head, statistic)
+class _MaintenanceFeaturiser(_Featuriser):
+    def __init__(self, settings: Settings, plan: FeaturePlan) -> None:
+        self.history = MaintenanceFeatures(
+            history_windows=settings.section("maintenance", MaintenanceSettings).history_windows
+        )
+        self.plan = plan
 
-    def featurise(row: dict[str, Any], event_time: float) -> tuple[dict[str, float], float | None]:
+    def __call__(self, row: dict[str, Any], event_time: float) -> tuple[dict[str, float], float | None]:
         aggregates: dict[str, dict[str, float]] = {}
-        for column, (name, statistic) in fields.items():
+        for column, (name, statistic) in self.plan.sensors.items():
             value = row.get(column)
             if isinstance(value, int | float) and math.isfinite(value):
                 aggregates.setdefault(name, {})[statistic] = float(value)
+        key = self.plan.key_column
+        machine_type = _text(row, self.plan.type_column, "") if self.plan.type_column else ""
         window = WindowAggregate(
-            key=str(row[key_column]) if key_column else "machine",
+            key=_text(row, key, "machine") if key else "machine",
             window_start=event_time,
             window_end=event_time,
-            count=int(row.get("count", 1) or 1),
+            count=int(_number(row, "count", 1.0)) if "count" in row else 1,
             aggregates=aggregates,
             closed_by="watermark",
-            attributes={"machine_type": str(row.get("machine_type", ""))},
+            attributes={"machine_type": machine_type},
         )
-        return history.transform(window), None
-
-    return featurise
+        return self.history.transform(window), None
 
 
-def _generic_featuriser(columns: Sequence[str]) -> Featuriser:
-    def featurise(row: dict[str, Any], event_time: float) -> tuple[dict[str, float], float | None]:
-        x = {}
-        for column in columns:
+class _GenericFeaturiser(_Featuriser):
+    def __init__(self, plan: FeaturePlan) -> None:
+        self.numeric = list(plan.numeric.items())
+        self.categories = list(plan.categories)
+
+    def __call__(self, row: dict[str, Any], event_time: float) -> tuple[dict[str, float], float | None]:
+        x: dict[str, float] = {}
+        for column, name in self.numeric:
             value = row.get(column)
             if isinstance(value, bool) or (isinstance(value, int | float) and math.isfinite(value)):
-                x[column] = float(value)
+                x[name] = float(value)
+        for column in self.categories:
+            value = row.get(column)
+            if value is not None and not (isinstance(value, float) and math.isnan(value)):
+                x[f"{column}={value}"] = 1.0
         return x, None
 
-    return featurise
+
+def _featuriser(task: Task, settings: Settings, plan: FeaturePlan, rules: bool) -> _Featuriser:
+    if task == "fraud":
+        return _FraudFeaturiser(settings, rules)
+    if task == "maintenance":
+        return _MaintenanceFeaturiser(settings, plan)
+    return _GenericFeaturiser(plan)
 
 
 # The progressive loop ------------------------------------------------------------------------------------
 
 
-def _event_times(frame: pd.DataFrame, time_column: str | None) -> np.ndarray:
-    if time_column is None:
-        # Without a time column, rows are one second apart: --delay then counts rows.
-        return np.arange(len(frame), dtype=float) + 1_767_225_600.0
-    values = frame[time_column]
-    if pd.api.types.is_numeric_dtype(values):
-        return values.to_numpy(dtype=float)
-    parsed = pd.to_datetime(values, utc=True)
-    return (parsed.astype("int64") / 1e9).to_numpy(dtype=float)
+def _section(settings: Settings, task: Task) -> ScorerSettings:
+    if task == "fraud":
+        return settings.section("fraud", FraudSettings)
+    return settings.section("maintenance", MaintenanceSettings)
+
+
+def strategy_model(strategy: str, task: Task, settings: Settings | None = None) -> ModelSettings:
+    """The model a strategy name stands for: `default` is the task's configured champion (generic files
+    use the maintenance champion without its sensor pairs), other names are resolved against it.
+
+    >>> strategy_model("default", "fraud").model, strategy_model("arf3", "fraud").arf_models
+    ('additive', 3)
+    """
+    from consumers.learning.models import strategy_settings
+
+    champion = _section(settings or Settings(), task).champion
+    if task == "generic":
+        champion = champion.model_copy(update={"pairs": []})
+    if strategy == "default":
+        return champion
+    return strategy_settings(strategy, champion)
 
 
 def evaluate_frame(
@@ -230,8 +254,17 @@ def evaluate_frame(
     use_rules: bool = True,
     curve_points: int = 50,
     advance: Callable[[int], None] | None = None,
+    positive: str | None = None,
+    features: Sequence[str] | None = None,
+    exclude: Sequence[str] = (),
+    key_column: str | None = None,
+    plan_out: list[FeaturePlan] | None = None,
+    starting: Callable[[int, str], None] | None = None,
 ) -> list[StrategyResult]:
-    """Run every strategy over the frame; see the module docstring.
+    """Run every strategy over the frame; see the module docstring. Bad input raises `InputError`.
+
+    `plan_out`, if given, receives the feature plan (which columns are used, and why others are not);
+    `starting(index, strategy)` is called before each strategy runs.
 
     >>> import pandas as pd, random
     >>> rng = random.Random(0)
@@ -242,25 +275,33 @@ def evaluate_frame(
     """
     settings = settings or Settings()
     if label_column not in frame.columns:
-        raise ValueError(f"no label column {label_column!r}; columns: {', '.join(map(str, frame.columns))}")
-    if time_column is not None and time_column not in frame.columns:
-        raise ValueError(f"no time column {time_column!r}")
-    times = _event_times(frame, time_column)
+        raise InputError(f"no label column {label_column!r}; columns: {', '.join(map(str, frame.columns))}")
+    if frame.empty:
+        raise InputError("no rows to evaluate")
+    if delay_seconds < 0:
+        raise InputError("--delay must not be negative")
+    for strategy in strategies:
+        if strategy == "rules" and task != "fraud":
+            raise InputError("the rules baseline exists for --task fraud only")
+        if strategy not in BASELINES:
+            try:
+                strategy_model(strategy, task, settings)
+            except ValueError as error:
+                raise InputError(str(error)) from None
+    labels = parse_labels(frame[label_column], label_column, positive)
+    times = event_times(frame, time_column)
     order = np.argsort(times, kind="stable")
     frame = frame.iloc[order].reset_index(drop=True)
-    times = times[order]
-    labels = frame[label_column].astype(bool).to_numpy()
-    feature_columns = [column for column in frame.columns if column not in (label_column, time_column)]
-    rows: list[dict[str, Any]] = frame[feature_columns].to_dict("records")  # type: ignore[assignment]
-    if threshold is None:
-        section: ScorerSettings = (
-            settings.section("fraud", FraudSettings)
-            if task == "fraud"
-            else settings.section("maintenance", MaintenanceSettings)
-        )
-        threshold = section.threshold
+    times, labels = times[order], labels[order]
+    plan = plan_features(frame, task, labels, label_column, time_column, key_column, features, exclude)
+    if plan_out is not None:
+        plan_out.append(plan)
+    rows: list[dict[str, Any]] = frame[plan.used].to_dict("records")  # type: ignore[assignment]
+    threshold = threshold or _section(settings, task).threshold
     results = []
-    for strategy in strategies:
+    for index, strategy in enumerate(strategies):
+        if starting is not None:
+            starting(index, strategy)
         results.append(
             _run_strategy(
                 strategy,
@@ -268,7 +309,7 @@ def evaluate_frame(
                 times,
                 labels,
                 task,
-                feature_columns,
+                plan,
                 delay_seconds,
                 settings,
                 threshold,
@@ -286,7 +327,7 @@ def _run_strategy(
     times: np.ndarray,
     labels: np.ndarray,
     task: Task,
-    columns: Sequence[str],
+    plan: FeaturePlan,
     delay_seconds: float,
     settings: Settings,
     threshold_settings: ThresholdSettings,
@@ -294,53 +335,52 @@ def _run_strategy(
     curve_points: int,
     advance: Callable[[int], None] | None,
 ) -> StrategyResult:
-    from consumers.learning.models import strategy_settings
-
-    if task == "fraud":
-        rules = (use_rules and strategy != "constant") or strategy == "rules"
-        featurise, _ = _fraud_featuriser(settings, rules)
-    elif task == "maintenance":
-        featurise = _maintenance_featuriser(settings, columns)
-    else:
-        featurise = _generic_featuriser(columns)
     baseline = strategy if strategy in BASELINES else None
-    if baseline == "rules" and task != "fraud":
-        raise ValueError("the rules baseline exists for --task fraud only")
-    defaults = (
-        settings.section("fraud", FraudSettings)
-        if task == "fraud"
-        else settings.section("maintenance", MaintenanceSettings)
-    ).champion
-    model_settings: ModelSettings = defaults if baseline else strategy_settings(strategy, defaults)
+    rules = task == "fraud" and ((use_rules and strategy != "constant") or strategy == "rules")
+    featurise = _featuriser(task, settings, plan, rules)
+    model_settings = strategy_model("default" if baseline else strategy, task, settings)
     slot = ModelSlot("evaluate", "champion", model_settings, top_features=0, export=False)
     threshold = build_threshold(threshold_settings)
-    waiting: list[tuple[float, int, dict[str, float], bool, float]] = []
+    budget = AlertBudget(threshold_settings.alerts_per_hour)
+    # (due time, row, features, label, score, decided by a rule)
+    waiting: list[tuple[float, int, dict[str, float], bool, float, bool]] = []
     scores = np.zeros(len(rows))
-    decisions = np.zeros(len(rows), dtype=bool)
+    probabilities = np.zeros(len(rows))
+    alerted = np.zeros(len(rows), dtype=bool)
     skipped = 0
     started = time.perf_counter()
     for index, row in enumerate(rows):
         now = float(times[index])
         while waiting and waiting[0][0] <= now:
-            _, _, x_old, y_old, score_old = heapq.heappop(waiting)
+            _, old, x_old, y_old, score_old, ruled = heapq.heappop(waiting)
+            featurise.learn(rows[old], y_old)
+            if ruled:
+                continue
             threshold.observe_label(score_old, y_old)
             if baseline is None:
-                slot.learn(x_old, y_old)
+                slot.learn(x_old, y_old, score_old)
         x, rule_score = featurise(row, now)
         if rule_score is not None:
-            score = rule_score
+            score = probability = rule_score
+            decision = rule_score >= 1.0
             skipped += 1
-        elif baseline == "rules":
-            score = 0.5
-        elif baseline == "constant":
-            score = 0.0
         else:
-            score = slot.score(x)
+            if baseline == "rules":
+                score = 0.5
+            elif baseline == "constant":
+                score = 0.0
+            else:
+                score = slot.score(x)
+            probability = slot.probability(score) if baseline is None else score
+            # An untrained model's scores mean nothing: like the services, it does not alert.
+            decision = baseline is None and slot.knows_positives and threshold.decide(score)
+            threshold.observe_score(score, now)
         scores[index] = score
-        decisions[index] = score >= threshold.value
-        threshold.observe_score(score, now)
-        if rule_score is None:
-            heapq.heappush(waiting, (now + delay_seconds, index, x, bool(labels[index]), score))
+        probabilities[index] = probability
+        alerted[index] = decision and budget.take(now)
+        heapq.heappush(
+            waiting, (now + delay_seconds, index, x, bool(labels[index]), score, rule_score is not None)
+        )
         if advance is not None:
             advance(1)
     elapsed = time.perf_counter() - started
@@ -349,10 +389,11 @@ def _run_strategy(
         slot.name if baseline is None else baseline,
         labels,
         scores,
-        decisions,
+        probabilities,
+        alerted,
         threshold.value,
         elapsed,
-        slot.learned,
+        slot.learned if baseline is None else 0,
         skipped,
         curve_points,
     )
@@ -363,27 +404,35 @@ def _result(
     model: str,
     labels: np.ndarray,
     scores: np.ndarray,
-    decisions: np.ndarray,
+    probabilities: np.ndarray,
+    alerted: np.ndarray,
     threshold: float,
     elapsed: float,
     learned: int,
     skipped: int,
     curve_points: int,
 ) -> StrategyResult:
-    true_positives = int((decisions & labels).sum())
-    alerted = int(decisions.sum())
+    true_positives = int((alerted & labels).sum())
+    alerts = int(alerted.sum())
     positives = int(labels.sum())
-    precision = true_positives / alerted if alerted else 0.0
-    recall = true_positives / positives if positives else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    precision = true_positives / alerts if alerts else math.nan
+    recall = true_positives / positives if positives else math.nan
+    f1 = (
+        math.nan
+        if math.isnan(precision) or math.isnan(recall)
+        else (2 * precision * recall / (precision + recall) if precision + recall else 0.0)
+    )
     return StrategyResult(
         strategy=strategy,
         model=model,
         roc_auc=roc_auc(labels, scores),
         pr_auc=average_precision(labels, scores),
+        calibrated_roc_auc=roc_auc(labels, probabilities),
+        calibrated_pr_auc=average_precision(labels, probabilities),
         precision=precision,
         recall=recall,
         f1=f1,
+        alerts=alerts,
         threshold=threshold,
         microseconds_per_event=elapsed / max(1, len(labels)) * 1e6,
         events=len(labels),

@@ -1,7 +1,9 @@
 """The top contributing features of a score.
 
-- `linear`: for `StandardScaler | LogisticRegression` (inside any sampler), the contribution of a feature is
-  its weight times its scaled value: exactly its share of the log-odds.
+- `linear`: for `StandardScaler | LogisticRegression` (the regression inside any sampler), the contribution
+  of a feature is its weight times its scaled value: exactly its share of the log-odds.
+- `additive`: for `StandardScaler | BinnedLogisticRegression` (alone or as a blend's member), the weights of
+  the feature's bins and half of its pair cells: again its share of the (member's) log-odds.
 - `deviation`: trees and forests have no additive decomposition cheap enough for the scoring path, so the
   features are ranked by how far they are from their running mean, in standard deviations. This says what
   is unusual about the event, not what the model used; score records name the method.
@@ -14,30 +16,46 @@ from typing import Any, Literal
 
 from river import compose, linear_model, preprocessing
 
+from consumers.learning.additive import BinnedLogisticRegression
+from consumers.learning.blend import LogitBlend
 from contracts import FeatureContribution
 from streaming.state.stable import stable
 
 __all__ = ["Explainer", "linear_parts"]
 
-Method = Literal["linear", "deviation"]
+Method = Literal["linear", "additive", "deviation"]
 
 
-def linear_parts(model: Any) -> tuple[preprocessing.StandardScaler, linear_model.LogisticRegression] | None:
-    """The scaler and logistic regression inside a (possibly wrapped) model, or None."""
-    inner = model
+def _inner(step: Any) -> Any:
+    """A step with its samplers and wrappers taken off."""
     for _ in range(4):
-        if isinstance(inner, compose.Pipeline):
-            steps = list(inner.steps.values())
-            if (
-                len(steps) == 2
-                and isinstance(steps[0], preprocessing.StandardScaler)
-                and isinstance(steps[1], linear_model.LogisticRegression)
-            ):
-                return steps[0], steps[1]
-            return None
-        inner = getattr(inner, "classifier", None)
+        inner = getattr(step, "classifier", None)
         if inner is None:
-            return None
+            return step
+        step = inner
+    return step
+
+
+def linear_parts(model: Any) -> tuple[preprocessing.StandardScaler, Any] | None:
+    """The scaler and the (logistic or additive) regression of a model, or None.
+
+    The regression may sit inside samplers after the scaler, and the model may be a blend: then its first
+    member with such a pair is used.
+    """
+    if type(model) is LogitBlend:
+        for member in model.members:
+            parts = linear_parts(member)
+            if parts is not None:
+                return parts
+        return None
+    if type(model) is not compose.Pipeline:
+        return None
+    steps = list(model.steps.values())
+    if len(steps) != 2 or not isinstance(steps[0], preprocessing.StandardScaler):
+        return None
+    regression = _inner(steps[1])
+    if isinstance(regression, linear_model.LogisticRegression | BinnedLogisticRegression):
+        return steps[0], regression
     return None
 
 
@@ -57,7 +75,14 @@ class Explainer:
 
     def __init__(self, model: Any, top_k: int = 3) -> None:
         self.top_k = top_k
-        self.method: Method = "linear" if linear_parts(model) is not None else "deviation"
+        parts = linear_parts(model)
+        self.method: Method = (
+            "deviation"
+            if parts is None
+            else "additive"
+            if isinstance(parts[1], BinnedLogisticRegression)
+            else "linear"
+        )
         self._model = model
         self._count = 0
         self._means: dict[str, float] = {}
@@ -80,7 +105,7 @@ class Explainer:
     def explain(self, x: dict[str, float]) -> list[FeatureContribution]:
         if self.top_k <= 0:
             return []
-        contributions = self._linear(x) if self.method == "linear" else self._deviation(x)
+        contributions = self._deviation(x) if self.method == "deviation" else self._linear(x)
         ranked = sorted(contributions.items(), key=lambda item: (-abs(item[1]), item[0]))[: self.top_k]
         return [FeatureContribution(name, round(value, 6)) for name, value in ranked if value != 0.0]
 
@@ -88,6 +113,8 @@ class Explainer:
         parts = linear_parts(self._model)
         assert parts is not None
         scaler, regression = parts
+        if isinstance(regression, BinnedLogisticRegression):
+            return regression.contributions(scaler.transform_one(x))
         weights, means, variances = regression.weights, scaler.means, scaler.vars
         result = {}
         for name, value in x.items():

@@ -33,7 +33,10 @@ class Prediction:
     """A scored event waiting for its label: what the models saw and what they said.
 
     `features` may be a plain tuple of values when the owner knows the names: tens of thousands of
-    pending predictions then checkpoint several times faster than as dicts.
+    pending predictions then checkpoint several times faster than as dicts. `scores` holds each model
+    role's score, or only `rule` for an event a rule decided. `context` is what the owner needs to learn
+    from the label besides the features (the fraud scorer: merchant, category, rule); `alert` is the
+    severity of the alert the prediction raised, or empty.
     """
 
     event_id: str
@@ -44,6 +47,8 @@ class Prediction:
     decision: bool = False
     segment: str = ""
     threshold: float = 0.5
+    context: tuple[str, ...] = ()
+    alert: str = ""
 
     def __reduce__(self) -> tuple:
         # Positional arguments pickle several times faster than the default per-instance state dict.
@@ -58,6 +63,8 @@ class Prediction:
                 self.decision,
                 self.segment,
                 self.threshold,
+                self.context,
+                self.alert,
             ),
         )
 

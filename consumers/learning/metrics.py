@@ -89,6 +89,11 @@ ALERTS_EMITTED = Counter(
     "Alerts produced after suppression, by kind, severity and segment (machine type or channel).",
     ["service", "kind", "severity", "segment"],
 )
+ALERT_OUTCOMES = Counter(
+    "streaming_model_alert_outcomes",
+    "Alerts whose label is known, by severity and outcome (true: the event was positive; false: not).",
+    ["service", "severity", "outcome"],
+)
 ALERTS_SUPPRESSED = Counter(
     "streaming_alerts_suppressed",
     "New incidents not raised because the alert budget of the last hour was spent.",
@@ -125,6 +130,9 @@ def initialise(service: str, alert_kind: str, segments: tuple[str, ...], thresho
     MODEL_SCORE_SECONDS.labels(service)
     ALERTS_SUPPRESSED.labels(service, "budget")
     for severity in SEVERITIES:
+        for outcome in ("true", "false"):
+            ALERT_OUTCOMES.labels(service, severity, outcome)
+    for severity in SEVERITIES:
         for segment in segments:
             ALERTS_EMITTED.labels(service, alert_kind, severity, segment)
 
@@ -132,6 +140,7 @@ def initialise(service: str, alert_kind: str, segments: tuple[str, ...], thresho
 __all__ = [
     "ALERTS_EMITTED",
     "ALERTS_SUPPRESSED",
+    "ALERT_OUTCOMES",
     "FRAUD_MODEL_SKIPPED",
     "FRAUD_RULE_HITS",
     "LABEL_DELAY_BUCKETS",

@@ -2,25 +2,30 @@
 
 Models:
 - `logistic`: `StandardScaler | LogisticRegression` (SGD, learning rate from config);
+- `additive`: `StandardScaler | BinnedLogisticRegression` (bins of each feature, cells of `pairs`);
 - `hoeffding`: `tree.HoeffdingTreeClassifier`;
-- `arf`: `forest.ARFClassifier(n_models=arf_models)`.
+- `arf`: `forest.ARFClassifier(n_models=arf_models)`;
+- `amf`: `forest.AMFClassifier(n_estimators=amf_trees)`, without aggregation (as good here, and faster);
+- `blend`: `additive` and `amf` learning side by side, their log-odds averaged (`LogitBlend`); the forest
+  sees only `forest_features` when they are set (a Mondrian forest's cost grows with the features).
 
 Imbalance strategies (the positive class is rare):
 - `none`;
 - `under`: `imblearn.RandomUnderSampler` towards `desired_positive_share`;
 - `over`: `imblearn.RandomOverSampler` towards the same share;
-- `weight`: positives weigh `positive_weight`; for logistic regression through
-  `optim.losses.Log(weight_pos=...)`, for trees and forests by learning a positive example
-  `round(positive_weight)` times (ARF ignores `w`);
+- `weight`: positives weigh `positive_weight`; for the logistic models through the loss, for trees and
+  forests by learning a positive example `round(positive_weight)` times (ARF and AMF ignore `w`);
 - `under+weight`: both.
 
-Every random choice is seeded from `ModelSettings.seed`, so a replay gives the same model.
+The scaler comes first, outside any sampler: it learns from every labelled example, not only from those the
+sampler keeps. Every random choice is seeded from `ModelSettings.seed` and lives in the model's state, so a
+replay, or a restart from a checkpoint, gives the same model.
 
-Sampling and weighting change the class prior the model learns: an undersampler towards 50/50 on a
-0.2 % fraud stream teaches the model that fraud is 250 times more common than it is, so its raw scores
-are far too high. `prior_ratio` measures that distortion from what the model actually learned and
-`correct_prior` maps a raw score back to a probability on the real stream (prior correction, as for a
-classifier trained on a case-control sample). Scores, thresholds and alerts use corrected values.
+Sampling and weighting change the class prior the model learns, so a sampled model's scores are too high;
+they still rank events correctly. Scores therefore stay raw (ranking is what ROC and PR AUC measure, and a
+correction that moves as the model learns would reorder scores from different moments). Probabilities
+come from `calibration.ScoreCalibrator`, which falls back on `correct_prior(score, prior_ratio(...))`
+until it has seen enough labels.
 """
 
 from __future__ import annotations
@@ -28,8 +33,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from river import base, forest, imblearn, linear_model, optim, preprocessing, tree
+from river import base, compose, forest, imblearn, linear_model, optim, preprocessing, tree
 
+from consumers.learning.additive import BinnedLogisticRegression
+from consumers.learning.blend import LogitBlend
 from consumers.learning.settings import ModelSettings
 from streaming.state.stable import stable
 
@@ -42,6 +49,7 @@ __all__ = [
     "learn",
     "predict_positive",
     "prior_ratio",
+    "samplers",
     "strategy_settings",
 ]
 
@@ -49,6 +57,13 @@ __all__ = [
 @stable("learning.repeat-positives/1")
 class RepeatPositives(base.Wrapper, base.Classifier):
     """Learns each positive example `repeat` times: a class weight for models that ignore `w`.
+
+    Parameters
+    ----------
+    classifier
+        The model that learns.
+    repeat
+        How many times it learns each positive.
 
     >>> from river import tree
     >>> model = RepeatPositives(tree.HoeffdingTreeClassifier(), repeat=3)
@@ -73,33 +88,12 @@ class RepeatPositives(base.Wrapper, base.Classifier):
         return self.classifier.predict_proba_one(x, **kwargs)
 
 
-def _base_classifier(settings: ModelSettings) -> base.Classifier:
-    weighted = settings.imbalance in ("weight", "under+weight")
-    if settings.model == "logistic":
-        loss = optim.losses.Log(weight_pos=settings.positive_weight if weighted else 1.0)
-        regression = linear_model.LogisticRegression(optimizer=optim.SGD(settings.learning_rate), loss=loss)
-        pipeline: base.Classifier = preprocessing.StandardScaler() | regression  # type: ignore[assignment]
-        return pipeline
-    classifier: base.Classifier
-    if settings.model == "hoeffding":
-        classifier = tree.HoeffdingTreeClassifier(grace_period=100)
-    else:
-        classifier = forest.ARFClassifier(n_models=settings.arf_models, seed=settings.seed)
-    if weighted:
-        classifier = RepeatPositives(classifier, repeat=max(1, round(settings.positive_weight)))
-    return classifier
+def _weighted(settings: ModelSettings) -> bool:
+    return settings.imbalance in ("weight", "under+weight")
 
 
-def build_model(settings: ModelSettings) -> base.Classifier:
-    """A fresh classifier for these settings.
-
-    >>> model = build_model(ModelSettings(model="logistic", imbalance="under+weight"))
-    >>> type(model).__name__
-    'RandomUnderSampler'
-    >>> model.predict_proba_one({"amount": 10.0}).get(True, 0.0)
-    0.5
-    """
-    classifier = _base_classifier(settings)
+def _sampled(classifier: base.Classifier, settings: ModelSettings) -> base.Classifier:
+    """The classifier inside the sampler its imbalance strategy asks for (or as it is)."""
     share = settings.desired_positive_share
     distribution = {False: 1.0 - share, True: share}
     if settings.imbalance in ("under", "under+weight"):
@@ -109,13 +103,72 @@ def build_model(settings: ModelSettings) -> base.Classifier:
     return classifier
 
 
+def _repeated(classifier: base.Classifier, settings: ModelSettings) -> base.Classifier:
+    if _weighted(settings):
+        return RepeatPositives(classifier, repeat=max(1, round(settings.positive_weight)))
+    return classifier
+
+
+def _additive(settings: ModelSettings) -> base.Classifier:
+    classifier = BinnedLogisticRegression(
+        bin_width=settings.bin_width,
+        pairs=settings.pairs,
+        alpha=settings.additive_learning_rate,
+        positive_weight=settings.positive_weight if _weighted(settings) else 1.0,
+    )
+    pipeline: base.Classifier = preprocessing.StandardScaler() | _sampled(classifier, settings)  # type: ignore[assignment]
+    return pipeline
+
+
+def _amf(settings: ModelSettings) -> base.Classifier:
+    classifier = forest.AMFClassifier(
+        n_estimators=settings.amf_trees, use_aggregation=False, seed=settings.seed
+    )
+    return _sampled(_repeated(classifier, settings), settings)
+
+
+def build_model(settings: ModelSettings) -> base.Classifier:
+    """A fresh classifier for these settings.
+
+    >>> model = build_model(ModelSettings(model="logistic", imbalance="under+weight"))
+    >>> [type(step).__name__ for step in model.steps.values()]
+    ['StandardScaler', 'RandomUnderSampler']
+    >>> model.predict_proba_one({"amount": 10.0}).get(True, 0.0)
+    0.5
+    """
+    if settings.model == "logistic":
+        loss = optim.losses.Log(weight_pos=settings.positive_weight if _weighted(settings) else 1.0)
+        regression = linear_model.LogisticRegression(optimizer=optim.SGD(settings.learning_rate), loss=loss)
+        pipeline: base.Classifier = preprocessing.StandardScaler() | _sampled(regression, settings)  # type: ignore[assignment]
+        return pipeline
+    if settings.model == "additive":
+        return _additive(settings)
+    if settings.model == "amf":
+        return _amf(settings)
+    if settings.model == "blend":
+        return LogitBlend(
+            [_additive(settings), _amf(settings)], features=[None, settings.forest_features or None]
+        )
+    classifier: base.Classifier
+    if settings.model == "hoeffding":
+        classifier = tree.HoeffdingTreeClassifier(grace_period=100)
+    else:
+        classifier = forest.ARFClassifier(n_models=settings.arf_models, seed=settings.seed)
+    return _sampled(_repeated(classifier, settings), settings)
+
+
 def describe(settings: ModelSettings) -> str:
-    """A short model name for score records and tables, e.g. `logistic+under`, `arf3+none`.
+    """A short model name for score records and tables, e.g. `logistic+under`, `arf3+none`, `blend2+none`.
 
     >>> describe(ModelSettings(model="arf", arf_models=3, imbalance="under"))
     'arf3+under'
     """
-    model = f"arf{settings.arf_models}" if settings.model == "arf" else settings.model
+    if settings.model == "arf":
+        model = f"arf{settings.arf_models}"
+    elif settings.model in ("amf", "blend"):
+        model = f"{settings.model}{settings.amf_trees}"
+    else:
+        model = settings.model
     return f"{model}+{settings.imbalance}"
 
 
@@ -130,11 +183,29 @@ def learn(model: base.Classifier, x: dict, y: bool) -> None:
     model.learn_one(x, bool(y))
 
 
+def samplers(model: Any) -> list[Any]:
+    """The River samplers inside a model (in pipelines, wrappers and blends)."""
+    found: list[Any] = []
+    pending = [model]
+    while pending:
+        item = pending.pop()
+        # River's pipelines answer isinstance() for their last step's type: test the exact type.
+        if type(item) in (imblearn.RandomUnderSampler, imblearn.RandomOverSampler):
+            found.append(item)
+        if type(item) is compose.Pipeline:
+            pending.extend(item.steps.values())
+        elif isinstance(item, LogitBlend):
+            pending.extend(item.members)
+        elif hasattr(item, "classifier"):
+            pending.append(item.classifier)
+    return found
+
+
 def positive_weight_of(settings: ModelSettings) -> float:
     """How much more one learned positive counts than one learned negative (1 without weighting)."""
-    if settings.imbalance not in ("weight", "under+weight"):
+    if not _weighted(settings):
         return 1.0
-    if settings.model == "logistic":
+    if settings.model in ("logistic", "additive"):
         return settings.positive_weight
     return float(max(1, round(settings.positive_weight)))
 
@@ -149,15 +220,17 @@ def prior_ratio(model: base.Classifier, settings: ModelSettings, positives: int,
 
     >>> settings = ModelSettings(model="logistic", imbalance="under")
     >>> model = build_model(settings)
-    >>> model._actual_dist.update({True: 9, False: 9_999}); model._trained_on_dist.update({True: 9, False: 9})
+    >>> sampler = samplers(model)[0]
+    >>> sampler._actual_dist.update({True: 9, False: 9_999})
+    >>> sampler._trained_on_dist.update({True: 9, False: 9})
     >>> round(prior_ratio(model, settings, 0, 0), 4)   # (10 / 10_000) / (10 / 10)
     0.001
     """
     learned_positives, learned_negatives = float(positives), float(negatives)
-    trained = getattr(model, "_trained_on_dist", None)
-    offered = getattr(model, "_actual_dist", None)
-    if trained is not None and offered is not None:
+    found = samplers(model)
+    if found:
         # River's samplers count what they were offered and what they passed on (0.26: private counters).
+        offered, trained = found[0]._actual_dist, found[0]._trained_on_dist
         positives, negatives = offered[True], offered[False]
         learned_positives, learned_negatives = float(trained[True]), float(trained[False])
     learned_positives *= positive_weight_of(settings)
@@ -178,7 +251,8 @@ def correct_prior(score: float, ratio: float) -> float:
     return scaled / (scaled + 1.0 - score)
 
 
-#: Strategy names accepted by `streaming evaluate --strategies` (plus `arfN`, `arfN+under`, `hoeffding+...`).
+#: Strategy names accepted by `streaming evaluate --strategies` (plus `arfN`, `amfN`, `blendN` and
+#: `<model>+<imbalance>`).
 STRATEGIES: dict[str, dict[str, Any]] = {
     "plain": {"model": "logistic", "imbalance": "none"},
     "weighted": {"model": "logistic", "imbalance": "weight"},
@@ -186,20 +260,25 @@ STRATEGIES: dict[str, dict[str, Any]] = {
     "over": {"model": "logistic", "imbalance": "over"},
     "under+weight": {"model": "logistic", "imbalance": "under+weight"},
     "hoeffding": {"model": "hoeffding", "imbalance": "none"},
+    "additive": {"model": "additive", "imbalance": "none"},
 }
 
-_ARF = re.compile(r"^arf(\d+)$")
+_FOREST = re.compile(r"^(arf|amf|blend)(\d+)?$")
 _IMBALANCES = ("none", "under", "over", "weight", "under+weight")
 
 
 def strategy_settings(name: str, defaults: ModelSettings | None = None) -> ModelSettings:
     """The `ModelSettings` of a strategy name: `plain`, `weighted`, `under`, `over`, `under+weight`,
-    `hoeffding`, `arf3`, or any `<model>+<imbalance>` such as `arf3+under` or `hoeffding+over`.
+    `hoeffding`, `additive`, `arf3`, `amf2`, `blend2`, or any `<model>+<imbalance>` such as `arf3+under`.
 
-    >>> describe(strategy_settings("arf3+under"))
-    'arf3+under'
-    >>> describe(strategy_settings("weighted"))
-    'logistic+weight'
+    A forest needs at least one tree:
+
+    >>> describe(strategy_settings("arf3+under")), describe(strategy_settings("weighted"))
+    ('arf3+under', 'logistic+weight')
+    >>> strategy_settings("arf0")
+    Traceback (most recent call last):
+    ...
+    ValueError: strategy 'arf0': a forest needs at least one tree
     """
     base_settings = defaults or ModelSettings()
     key = name.strip().lower()
@@ -212,12 +291,17 @@ def strategy_settings(name: str, defaults: ModelSettings | None = None) -> Model
             f"unknown imbalance {imbalance!r} in strategy {name!r}; one of {', '.join(_IMBALANCES)}"
         )
     update: dict[str, Any] = {"imbalance": imbalance}
-    arf = _ARF.match(model_part)
-    if arf:
-        update.update(model="arf", arf_models=int(arf.group(1)))
-    elif model_part in ("logistic", "hoeffding", "arf"):
+    forest_match = _FOREST.match(model_part)
+    if forest_match:
+        kind, trees = forest_match.group(1), forest_match.group(2)
+        update["model"] = kind
+        if trees is not None:
+            if int(trees) < 1:
+                raise ValueError(f"strategy {name!r}: a forest needs at least one tree")
+            update["arf_models" if kind == "arf" else "amf_trees"] = int(trees)
+    elif model_part in ("logistic", "additive", "hoeffding"):
         update["model"] = model_part
     else:
-        known = ", ".join([*STRATEGIES, "arfN", "<model>+<imbalance>"])
+        known = ", ".join([*STRATEGIES, "arfN", "amfN", "blendN", "default", "<model>+<imbalance>"])
         raise ValueError(f"unknown strategy {name!r}; known: {known}")
     return base_settings.model_copy(update=update)

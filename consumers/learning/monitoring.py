@@ -1,12 +1,19 @@
-"""Online model quality from labelled events only: rolling ROC AUC and PR AUC, precision/recall/F1 at the
-alert threshold, and drift detection (ADWIN) on the stream of absolute errors.
+"""Online model quality from labelled events only: ROC AUC and PR AUC over recent labels (computed exactly,
+as `streaming evaluate` does), precision/recall/F1 at the alert threshold, and drift detection (ADWIN) on
+the stream of absolute errors.
+
+A metric is not known until there are enough labels of both classes: then it is NaN ("no value yet" on a
+dashboard), never a made-up 0. Positives are rare, so the window of recent labels stretches back until it
+holds `min_positives` of them (up to `max_window` labels).
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
-from river import drift, metrics
+import numpy as np
+from river import drift
 
 from consumers.learning.metrics import (
     MODEL_DRIFT_DETECTED,
@@ -16,20 +23,38 @@ from consumers.learning.metrics import (
     MODEL_RECALL,
     MODEL_ROC_AUC,
 )
+from consumers.learning.ranking import average_precision, roc_auc
 from streaming.state.stable import stable
 
 __all__ = ["OnlineMonitor"]
 
 
-@stable("learning.online-monitor/1")
+@stable("learning.online-monitor/2")
 class OnlineMonitor:
-    """Rolling quality of one model role over its last `window_size` labelled predictions.
+    """Quality of one model role over its recent labelled predictions.
 
-    `update` returns True when ADWIN detects a rise of at least `drift_min_increase` in
-    the mean absolute error of either class. Drift checks start after
-    `drift_grace` labels, so the early learning curve is not mistaken for drift.
+    Parameters
+    ----------
+    service, role
+        Metrics labels.
+    window_size
+        Labels in the window (at least; see `min_positives`).
+    min_positives
+        Positives, and negatives, a metric needs; the window stretches back to hold them.
+    max_window
+        Labels kept at most (how far the window can stretch).
+    drift_delta
+        ADWIN's confidence.
+    drift_grace
+        Labels before drift detection starts, so the early learning curve is not mistaken for drift.
+    drift_min_increase
+        A drift counts only when a class's mean absolute error rose by at least this.
+    export
+        Set the Prometheus gauges in `export()`.
 
     >>> monitor = OnlineMonitor("doc", "champion", window_size=100, export=False)
+    >>> monitor.roc_auc()
+    nan
     >>> for i in range(100):
     ...     _ = monitor.update(label=i % 10 == 0, score=0.9 if i % 10 == 0 else 0.1, decision=i % 10 == 0)
     >>> monitor.roc_auc(), monitor.precision(), monitor.recall(), monitor.f1()
@@ -41,6 +66,8 @@ class OnlineMonitor:
         service: str,
         role: str,
         window_size: int = 1_000,
+        min_positives: int = 10,
+        max_window: int = 50_000,
         drift_delta: float = 0.002,
         drift_grace: int = 500,
         drift_min_increase: float = 0.1,
@@ -49,16 +76,12 @@ class OnlineMonitor:
         self.service = service
         self.role = role
         self.window_size = window_size
+        self.min_positives = min_positives
         self.drift_delta = drift_delta
         self.drift_grace = drift_grace
         self.drift_min_increase = drift_min_increase
         self.export_enabled = export
-        self.roc = metrics.RollingROCAUC(window_size=window_size)
-        self.pr = metrics.RollingPRAUC(window_size=window_size)
-        self.outcomes: deque[tuple[bool, bool]] = deque()
-        self.true_positives = 0
-        self.false_positives = 0
-        self.false_negatives = 0
+        self.history: deque[tuple[bool, float, bool]] = deque(maxlen=max(window_size, max_window))
         # One detector per class: positives are rare, so on a single error stream a model that stops
         # catching fraud barely moves the mean. Each class's error moving up is a drift.
         self.detectors = {True: drift.ADWIN(delta=drift_delta), False: drift.ADWIN(delta=drift_delta)}
@@ -66,15 +89,10 @@ class OnlineMonitor:
         self.drifts = 0
 
     def update(self, label: bool, score: float, decision: bool) -> bool:
+        """One labelled prediction; True when it completes a drift."""
         label, decision = bool(label), bool(decision)
         self.labelled += 1
-        self.roc.update(label, score)
-        self.pr.update(label, score)
-        self._count(label, decision, +1)
-        self.outcomes.append((label, decision))
-        if len(self.outcomes) > self.window_size:
-            old_label, old_decision = self.outcomes.popleft()
-            self._count(old_label, old_decision, -1)
+        self.history.append((label, float(score), decision))
         detector = self.detectors[label]
         before = detector.estimation
         detector.update(abs(float(label) - score))
@@ -87,50 +105,78 @@ class OnlineMonitor:
             return True
         return False
 
-    def _count(self, label: bool, decision: bool, step: int) -> None:
-        if decision and label:
-            self.true_positives += step
-        elif decision:
-            self.false_positives += step
-        elif label:
-            self.false_negatives += step
+    def window(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Labels, scores and decisions of the current window (oldest first)."""
+        history = self.history
+        size = min(len(history), self.window_size)
+        if size < len(history):
+            labels = [entry[0] for entry in history]
+            positives = sum(labels[-size:]) if size else 0
+            negatives = size - positives
+            # Stretch back over the older labels until both classes are represented well enough.
+            index = len(history) - size - 1
+            while index >= 0 and min(positives, negatives) < self.min_positives:
+                if labels[index]:
+                    positives += 1
+                else:
+                    negatives += 1
+                index -= 1
+            size = len(history) - index - 1
+        recent = list(history)[len(history) - size :]
+        labels_array = np.fromiter((entry[0] for entry in recent), dtype=bool, count=size)
+        scores = np.fromiter((entry[1] for entry in recent), dtype=float, count=size)
+        decisions = np.fromiter((entry[2] for entry in recent), dtype=bool, count=size)
+        return labels_array, scores, decisions
 
-    def roc_auc(self) -> float:
-        return float(self.roc.get())
-
-    def pr_auc(self) -> float:
-        return float(self.pr.get())
-
-    def precision(self) -> float:
-        alerted = self.true_positives + self.false_positives
-        return self.true_positives / alerted if alerted else 0.0
-
-    def recall(self) -> float:
-        positives = self.true_positives + self.false_negatives
-        return self.true_positives / positives if positives else 0.0
-
-    def f1(self) -> float:
-        precision, recall = self.precision(), self.recall()
-        return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    def _known(self, labels: np.ndarray) -> bool:
+        positives = int(labels.sum())
+        return positives >= self.min_positives and len(labels) - positives >= self.min_positives
 
     def summary(self) -> dict[str, float]:
+        """Every metric of the current window (NaN while not known), plus the label and drift counts."""
+        labels, scores, decisions = self.window()
+        nan = math.nan
+        roc = pr = precision = recall = f1 = nan
+        if self._known(labels):
+            roc, pr = roc_auc(labels, scores), average_precision(labels, scores)
+            hits, alerted = int((labels & decisions).sum()), int(decisions.sum())
+            recall = hits / int(labels.sum())
+            if alerted:
+                precision = hits / alerted
+                f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         return {
-            "roc_auc": self.roc_auc(),
-            "pr_auc": self.pr_auc(),
-            "precision": self.precision(),
-            "recall": self.recall(),
-            "f1": self.f1(),
+            "roc_auc": roc,
+            "pr_auc": pr,
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
             "labelled": float(self.labelled),
             "drifts": float(self.drifts),
         }
 
+    def roc_auc(self) -> float:
+        return self.summary()["roc_auc"]
+
+    def pr_auc(self) -> float:
+        return self.summary()["pr_auc"]
+
+    def precision(self) -> float:
+        return self.summary()["precision"]
+
+    def recall(self) -> float:
+        return self.summary()["recall"]
+
+    def f1(self) -> float:
+        return self.summary()["f1"]
+
     def export(self) -> None:
-        """Set the gauges. Computing the AUCs costs about 1 ms, so call this from a timer, not per event."""
-        if not self.export_enabled or not self.labelled:
+        """Set the gauges (NaN while a metric is not known). Call it from a timer, not per event."""
+        if not self.export_enabled:
             return
         labels = (self.service, self.role)
-        MODEL_ROC_AUC.labels(*labels).set(self.roc_auc())
-        MODEL_PR_AUC.labels(*labels).set(self.pr_auc())
-        MODEL_PRECISION.labels(*labels).set(self.precision())
-        MODEL_RECALL.labels(*labels).set(self.recall())
-        MODEL_F1.labels(*labels).set(self.f1())
+        summary = self.summary()
+        MODEL_ROC_AUC.labels(*labels).set(summary["roc_auc"])
+        MODEL_PR_AUC.labels(*labels).set(summary["pr_auc"])
+        MODEL_PRECISION.labels(*labels).set(summary["precision"])
+        MODEL_RECALL.labels(*labels).set(summary["recall"])
+        MODEL_F1.labels(*labels).set(summary["f1"])

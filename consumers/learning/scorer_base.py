@@ -17,6 +17,7 @@ from consumers.learning.alert_gate import AlertGate
 from consumers.learning.champion import ChampionChallenger, ModelSlot
 from consumers.learning.labels import LabelBuffer, Prediction, Resolution
 from consumers.learning.metrics import (
+    ALERT_OUTCOMES,
     ALERTS_EMITTED,
     MODEL_LABEL_DELAY,
     MODEL_LABELS,
@@ -27,13 +28,18 @@ from consumers.learning.settings import ScorerSettings
 from consumers.learning.thresholds import AlertBudget, build_threshold
 from contracts import Alert, Label, Score, stable_alert_id
 
-#: Bumped when the checkpointed state of the scorers changes shape.
-SNAPSHOT_VERSION = 2
+#: Bumped when the checkpointed state of the scorers changes shape (3: raw scores with a calibrator, new
+#: features and models).
+SNAPSHOT_VERSION = 3
 
 
 def decision_attributes(decision: Any) -> dict[str, str]:
-    """What every score record carries about the models: examples learned, explanation, shadow score."""
-    attributes = {"examples_learned": str(decision.examples_learned)}
+    """What every score record carries about the models: the calibrated probability, examples learned,
+    explanation method, shadow score."""
+    attributes = {
+        "probability": f"{decision.probability:.6f}",
+        "examples_learned": str(decision.examples_learned),
+    }
     if decision.explanation_method:
         attributes["explanation_method"] = decision.explanation_method
     if decision.challenger_score is not None:
@@ -59,7 +65,7 @@ class ScorerBase:
     ...     service = "doc"
     >>> scorer = Doc(ScorerSettings(), export=False)
     >>> scorer.models.champion.name, scorer.watermark
-    ('logistic+under', 0.0)
+    ('logistic+weight', 0.0)
     """
 
     service: str = ""
@@ -93,6 +99,8 @@ class ScorerBase:
         self.gate = AlertGate(self.policy, self.budget)
         self.watermark = 0.0
         self.label_outcomes: dict[str, int] = {}
+        #: Alerts whose label is known, by "<severity>/<true|false>".
+        self.alert_outcomes: dict[str, int] = {}
         self.scored = 0
         self.drift_alerts: list[Alert] = []
 
@@ -105,23 +113,32 @@ class ScorerBase:
 
     def _learn(self, resolution: Resolution) -> None:
         """Count the resolution, then learn from it (`_features` gives the prediction's features, or
-        None for a prediction no model made, e.g. a rule's)."""
+        None for a prediction no model made, e.g. a rule's: it still counts in the monitors)."""
         prediction = resolution.prediction
+        label = resolution.label
         self._count(resolution.outcome)
         if resolution.outcome == "joined" and self.export:
             MODEL_LABEL_DELAY.labels(self.service).observe(resolution.delay_seconds)
+        if prediction.alert:
+            outcome = "true" if label else "false"
+            key = f"{prediction.alert}/{outcome}"
+            self.alert_outcomes[key] = self.alert_outcomes.get(key, 0) + 1
+            if self.export:
+                ALERT_OUTCOMES.labels(self.service, prediction.alert, outcome).inc()
         self._after_resolution(resolution)
         features = self._features(prediction)
         if features is None:
+            rule_score = prediction.scores.get("rule")
+            if rule_score is not None:
+                for slot in self.models.slots:
+                    slot.monitor.update(label, rule_score, prediction.decision)
             return
-        self.threshold.observe_label(prediction.scores["champion"], resolution.label)
+        self.threshold.observe_label(prediction.scores["champion"], label)
         for slot in self.models.slots:
             score = prediction.scores.get(slot.role)
-            if score is not None and slot.monitor.update(
-                resolution.label, score, score >= prediction.threshold
-            ):
+            if score is not None and slot.monitor.update(label, score, score >= prediction.threshold):
                 self._drift(slot, prediction.event_time)
-            slot.learn(features, resolution.label)
+            slot.learn(features, label, score)
 
     def _features(self, prediction: Prediction) -> dict[str, float] | None:
         """The named features a prediction was made from."""
@@ -220,6 +237,7 @@ class ScorerBase:
             "policy": self.policy.snapshot(),
             "watermark": self.watermark,
             "label_outcomes": dict(self.label_outcomes),
+            "alert_outcomes": dict(self.alert_outcomes),
             "scored": self.scored,
             **self._own_state(),
         }
@@ -237,6 +255,7 @@ class ScorerBase:
         self.policy.restore(snapshot["policy"])
         self.watermark = snapshot["watermark"]
         self.label_outcomes = dict(snapshot["label_outcomes"])
+        self.alert_outcomes = dict(snapshot["alert_outcomes"])
         self.scored = snapshot["scored"]
         self._restore_own(snapshot)
         return self.models.reconcile(self.settings.champion, self.settings.challenger)

@@ -10,19 +10,21 @@ from pydantic import BaseModel, Field
 from streaming.state.stable import stable
 
 #: The strategies `streaming evaluate` compares when --strategies is not given.
-DEFAULT_STRATEGIES: tuple[str, ...] = ("plain", "weighted", "under", "over", "under+weight", "arf3+under")
+DEFAULT_STRATEGIES: tuple[str, ...] = ("default", "plain", "weighted", "under", "additive", "blend2")
 
 
 @stable("learning.model-settings/1")
 class ModelSettings(BaseModel):
-    """What the model factory builds."""
+    """What the model factory builds (see `consumers.learning.models`)."""
 
-    model: Literal["logistic", "hoeffding", "arf"] = Field(
+    model: Literal["logistic", "additive", "hoeffding", "arf", "amf", "blend"] = Field(
         default="logistic",
-        description="Classifier: logistic (regression), hoeffding (tree) or arf (adaptive random forest).",
+        description="Classifier: logistic (regression), additive (logistic regression on bins of each "
+        "feature and cells of feature pairs), hoeffding (tree), arf (adaptive random forest), amf "
+        "(aggregated Mondrian forest), or blend (additive and amf, log-odds averaged).",
     )
     imbalance: Literal["none", "under", "over", "weight", "under+weight"] = Field(
-        default="under",
+        default="weight",
         description="Rare-positive handling: none, under- or oversampling, positive weight, or under+weight.",
     )
     positive_weight: float = Field(
@@ -32,17 +34,34 @@ class ModelSettings(BaseModel):
     )
     desired_positive_share: float = Field(default=0.5, gt=0, lt=1, description="Target share after sampling.")
     learning_rate: float = Field(
-        default=0.05, gt=0, description="SGD learning rate of the logistic model; trees ignore it."
+        default=0.05, gt=0, description="SGD learning rate of the logistic model; others ignore it."
+    )
+    additive_learning_rate: float = Field(
+        default=0.3, gt=0, description="FTRL-Proximal alpha of the additive model (and the blend's)."
     )
     arf_models: int = Field(default=3, ge=1, description="Trees in the adaptive random forest; arf only.")
+    amf_trees: int = Field(default=2, ge=1, description="Trees in the Mondrian forest; amf and blend.")
+    bin_width: float = Field(
+        default=0.5, gt=0, description="Bin width of the additive model, in standard deviations."
+    )
+    pairs: list[tuple[str, str]] = Field(
+        default_factory=list,
+        description="Feature pairs whose joint cell the additive model learns (its interactions).",
+    )
+    forest_features: list[str] = Field(
+        default_factory=list,
+        description="Features the Mondrian forest of a blend sees (its cost grows with them); empty: all.",
+    )
     seed: int = Field(
-        default=42, description="Seed of the samplers and the forest, so a replay builds the same model."
+        default=42,
+        description="Seed of the samplers and forests: the same input always builds the same model.",
     )
 
 
 @stable("learning.threshold-settings/1")
 class ThresholdSettings(BaseModel):
-    """How a score (a probability on the real stream, after prior correction) becomes a decision."""
+    """How a score becomes a decision. Thresholds apply to the model's score (it ranks events); severity to
+    its calibrated probability."""
 
     mode: Literal["fixed", "precision", "budget"] = Field(
         default="budget",
@@ -63,7 +82,10 @@ class ThresholdSettings(BaseModel):
         description="Budget mode's target, and in every mode the most new incidents per hour of event time.",
     )
     critical_above: float = Field(
-        default=0.9, ge=0, le=1, description="Scores at or above this (and the threshold) alert as critical."
+        default=0.9,
+        ge=0,
+        le=1,
+        description="Alerts whose calibrated probability is at least this are critical; the others warnings.",
     )
 
 

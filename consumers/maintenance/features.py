@@ -1,4 +1,4 @@
-"""Maintenance features: a closed sensor window, physics-derived signals, and the machine's recent trend.
+"""Maintenance features: a closed sensor window, physics-derived signals, and the machine's own baseline.
 
 The derived signals follow the failure modes of the AI4I 2020 predictive-maintenance data the lesson uses:
 heat dissipation (process minus air temperature), power (torque times angular speed) and overstrain
@@ -8,7 +8,7 @@ heat dissipation (process minus air temperature), power (torque times angular sp
 from __future__ import annotations
 
 import math
-from collections import OrderedDict, deque
+from collections import OrderedDict
 
 from streaming.schemas import WindowAggregate
 from streaming.state.stable import stable
@@ -20,12 +20,20 @@ STATISTICS: frozenset[str] = frozenset({"mean", "std", "min", "max", "slope", "p
 MACHINE_TYPES: tuple[str, ...] = ("L", "M", "H")
 
 
-@stable("maintenance.features/1")
+@stable("maintenance.features/2")
 class MaintenanceFeatures:
-    """Features of a window plus the machine's last `history_windows` windows.
+    """Features of a window, and how far each sensor mean is from the machine's own running baseline.
 
-    For each sensor mean it adds `<field>_mean_vs_history` (current minus the average of the previous
-    windows) and `<field>_mean_trend` (change per window since the oldest remembered window).
+    Machines differ (one runs at 1,450 rpm, another at 1,550) and degrade slowly, so for each sensor mean
+    it adds `<field>_mean_vs_machine`: the current value minus an exponentially weighted mean of the
+    machine's earlier windows, spanning about `history_windows` windows (0 on a machine's first window).
+
+    Parameters
+    ----------
+    history_windows
+        Span of the running baseline, in windows of the same machine.
+    max_machines
+        Machines remembered at most; the least recently seen is forgotten first.
 
     >>> from streaming.schemas import WindowAggregate
     >>> def window(start, torque):
@@ -35,48 +43,49 @@ class MaintenanceFeatures:
     >>> features = MaintenanceFeatures(history_windows=3)
     >>> _ = features.transform(window(0, 40.0))
     >>> x = features.transform(window(60, 46.0))
-    >>> x["torque_nm_mean"], x["torque_nm_mean_vs_history"], x["torque_nm_mean_trend"], x["type_M"]
-    (46.0, 6.0, 6.0, 1.0)
+    >>> x["torque_nm_mean"], x["torque_nm_mean_vs_machine"], x["type_M"]
+    (46.0, 6.0, 1.0)
+    >>> features.transform(window(120, 46.0))["torque_nm_mean_vs_machine"]   # the baseline moved to 43
+    3.0
     """
 
-    def __init__(self, history_windows: int = 6, max_machines: int = 100_000) -> None:
+    def __init__(self, history_windows: int = 200, max_machines: int = 100_000) -> None:
         self.history_windows = history_windows
         self.max_machines = max_machines
-        self.history: OrderedDict[str, deque[dict[str, float]]] = OrderedDict()
+        self.baselines: OrderedDict[str, dict[str, float]] = OrderedDict()
 
     def __len__(self) -> int:
-        return len(self.history)
+        return len(self.baselines)
 
     def transform(self, window: WindowAggregate) -> dict[str, float]:
         current = window_features(window)
-        past = self.history.get(window.key)
-        if past is None:
-            past = self.history[window.key] = deque(maxlen=self.history_windows)
-            if len(self.history) > self.max_machines:
-                self.history.popitem(last=False)
+        baseline = self.baselines.get(window.key)
+        if baseline is None:
+            baseline = self.baselines[window.key] = {}
+            if len(self.baselines) > self.max_machines:
+                self.baselines.popitem(last=False)
         else:
-            self.history.move_to_end(window.key)
+            self.baselines.move_to_end(window.key)
+        rate = 2.0 / (self.history_windows + 1.0)
         features = dict(current)
         for name, value in current.items():
             if not name.endswith("_mean"):
                 continue
-            previous = [entry[name] for entry in past if name in entry]
-            if previous:
-                features[f"{name}_vs_history"] = value - sum(previous) / len(previous)
-                features[f"{name}_trend"] = (value - previous[0]) / len(previous)
+            usual = baseline.get(name)
+            if usual is None:
+                features[f"{name}_vs_machine"] = 0.0
+                baseline[name] = value
             else:
-                features[f"{name}_vs_history"] = 0.0
-                features[f"{name}_trend"] = 0.0
-        features["history_windows"] = float(len(past))
+                features[f"{name}_vs_machine"] = value - usual
+                baseline[name] = usual + rate * (value - usual)
         machine_type = window.attributes.get("machine_type", "")
         for known in MACHINE_TYPES:
             features[f"type_{known}"] = 1.0 if machine_type == known else 0.0
-        past.append(current)
         return features
 
     def reset(self, machine_id: str) -> None:
-        """Forget a machine's history, e.g. after a repair."""
-        self.history.pop(machine_id, None)
+        """Forget a machine's baseline, e.g. after a repair."""
+        self.baselines.pop(machine_id, None)
 
 
 def window_features(window: WindowAggregate) -> dict[str, float]:
@@ -91,7 +100,8 @@ def window_features(window: WindowAggregate) -> dict[str, float]:
     process = aggregates.get("process_temperature_k", {}).get("mean")
     speed = aggregates.get("rotational_speed_rpm", {}).get("mean")
     torque = aggregates.get("torque_nm", {}).get("mean")
-    wear = aggregates.get("tool_wear_min", {}).get("max")
+    wear_statistics = aggregates.get("tool_wear_min", {})
+    wear = wear_statistics.get("max", wear_statistics.get("mean"))
     if air is not None and process is not None:
         features["temperature_difference_k"] = process - air
     if speed is not None and torque is not None:

@@ -1,7 +1,13 @@
-"""The maintenance pipeline without Kafka: window + history features, an unsupervised anomaly score, the
-champion/challenger failure models, the horizon label join, online metrics, drift and alerts (with a
+"""The maintenance pipeline without Kafka: window + machine-baseline features, an unsupervised anomaly score,
+the champion/challenger failure models, the horizon label join, online metrics, drift and alerts (with a
 "resolved" alert once a machine's score falls back below the threshold). `streaming consume maintenance`
-wraps it in the consume loop; `streaming evaluate --task maintenance` runs it over a file.
+wraps it in the consume loop; `streaming evaluate --task maintenance` runs the same features and models
+over a file.
+
+A score record's `score` is always the champion's (so scores from every moment rank together); until the
+champion has learned from a failure, the *decision* comes from the anomaly score instead (the record then
+says `decided_by: anomaly`). An alert is `critical` when the calibrated probability of failure within the
+horizon reaches `critical_above`.
 """
 
 from __future__ import annotations
@@ -31,7 +37,6 @@ from streaming.schemas import WindowAggregate
 __all__ = ["MaintenanceDecision", "MaintenanceScorer"]
 
 SERVICE = "maintenance"
-ANOMALY_MODEL = "halfspacetrees"
 MACHINE_TYPES: tuple[str, ...] = ("L", "M", "H", "unknown")
 
 
@@ -41,11 +46,13 @@ class MaintenanceDecision:
 
     window: WindowAggregate
     score: float
+    probability: float
     decision: bool
     threshold: float
     model_name: str
     model_version: int
     anomaly_score: float
+    decided_by: str = "model"
     challenger_score: float | None = None
     challenger_name: str = ""
     challenger_version: int = 0
@@ -60,7 +67,7 @@ class MaintenanceScorer(ScorerBase):
     """Everything the maintenance service knows; `snapshot()`/`restore()` make it one checkpoint.
 
     Until the champion has learned from a failure, decisions come from the anomaly score against
-    `anomaly_threshold` (the score record then names the anomaly model).
+    `anomaly_threshold` (the score record then says `decided_by: anomaly`).
 
     >>> from streaming.schemas import WindowAggregate
     >>> scorer = MaintenanceScorer(MaintenanceSettings(challenger=None), export=False)
@@ -68,8 +75,8 @@ class MaintenanceScorer(ScorerBase):
     ...     aggregates={"torque_nm": {"mean": 40.0, "max": 44.0}}, closed_by="watermark",
     ...     attributes={"machine_type": "M"})
     >>> decision = scorer.score(window)
-    >>> decision.model_name, decision.decision, len(scorer.join)
-    ('halfspacetrees', False, 1)
+    >>> decision.model_name, decision.decided_by, decision.decision, len(scorer.join)
+    ('blend1+none', 'anomaly', False, 1)
     """
 
     service = SERVICE
@@ -120,8 +127,7 @@ class MaintenanceScorer(ScorerBase):
             scores["challenger"] = challenger_score
         supervised = self.positives_learned > 0
         threshold = self.threshold.value if supervised else self.settings.anomaly_threshold
-        decided_on = score if supervised else anomaly_score
-        flagged = decided_on >= threshold
+        flagged = (score if supervised else anomaly_score) >= threshold
         if supervised:
             self.threshold.observe_score(score, window.window_end)
         top = champion.explainer.explain(x)
@@ -151,12 +157,14 @@ class MaintenanceScorer(ScorerBase):
                 MODEL_SCORES.labels(SERVICE, slot.role, decision).inc()
         decision_record = MaintenanceDecision(
             window,
-            decided_on,
+            score,
+            champion.probability(score) if supervised else 0.0,
             flagged,
             threshold,
-            champion.name if supervised else ANOMALY_MODEL,
-            champion.version if supervised else 1,
+            champion.name,
+            champion.version,
             anomaly_score,
+            decided_by="model" if supervised else "anomaly",
             challenger_score=challenger_score,
             challenger_name=self.models.challenger.name if self.models.challenger else "",
             challenger_version=self.models.challenger.version if self.models.challenger else 0,
@@ -165,6 +173,8 @@ class MaintenanceScorer(ScorerBase):
             examples_learned=champion.learned,
         )
         decision_record.alerts = self._alerts(decision_record, machine_type)
+        if any(alert.status == "firing" for alert in decision_record.alerts):
+            prediction.alert = decision_record.alerts[-1].severity
         decision_record.seconds = time.perf_counter() - started
         return decision_record
 
@@ -184,7 +194,7 @@ class MaintenanceScorer(ScorerBase):
                 "maintenance",
                 window.key,
                 window.window_end,
-                f"failure probability {decision.score:.3f} back below {decision.threshold:.3f}",
+                f"score {decision.score:.3f} back below {decision.threshold:.3f}",
             )
             if resolved is None:
                 return []
@@ -194,8 +204,13 @@ class MaintenanceScorer(ScorerBase):
                 ).inc()
             return [resolved]
         self.clear_streak.pop(window.key, None)
-        critical = decision.score >= max(self.settings.threshold.critical_above, decision.threshold)
+        critical = decision.probability >= self.settings.threshold.critical_above
         features = ", ".join(f"{item.name}={item.contribution:+.2f}" for item in decision.top_features)
+        evidence = (
+            f"p={decision.probability:.3f}"
+            if decision.decided_by == "model"
+            else f"anomaly score {decision.anomaly_score:.3f} (no failure learned yet)"
+        )
         candidate = Alert(
             alert_id=stable_alert_id("maintenance", window.key, window.window_id),
             kind="maintenance",
@@ -206,7 +221,7 @@ class MaintenanceScorer(ScorerBase):
             model_name=decision.model_name,
             model_version=decision.model_version,
             explanation=(
-                f"failure within {self.settings.horizon_seconds / 3600:g} h: p={decision.score:.3f}"
+                f"failure within {self.settings.horizon_seconds / 3600:g} h: {evidence}"
                 + (f"; {features}" if features else "")
             ),
             event_time=window.window_end,
@@ -215,6 +230,8 @@ class MaintenanceScorer(ScorerBase):
                 "window_id": window.window_id,
                 "machine_type": machine_type,
                 "anomaly_score": f"{decision.anomaly_score:.3f}",
+                "probability": f"{decision.probability:.6f}",
+                "decided_by": decision.decided_by,
             },
         )
         over_budget = self.gate.over_budget
@@ -262,6 +279,7 @@ class MaintenanceScorer(ScorerBase):
             attributes={
                 **decision_attributes(decision),
                 "machine_type": window.attributes.get("machine_type", ""),
+                "decided_by": decision.decided_by,
             },
         )
 

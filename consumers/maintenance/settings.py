@@ -6,23 +6,47 @@ from pydantic import Field
 
 from consumers.learning.settings import ModelSettings, ScorerSettings, ThresholdSettings
 
+#: The signals behind the failure modes (heat dissipation, power, overstrain, tool wear), whose pairwise
+#: interactions the additive model learns: e.g. a small temperature difference matters at low speed.
+PHYSICS_SIGNALS: tuple[str, ...] = (
+    "temperature_difference_k",
+    "rotational_speed_rpm_mean",
+    "power_w",
+    "wear_torque",
+    "tool_wear_min_mean",
+    "torque_nm_mean",
+)
+PHYSICS_PAIRS: tuple[tuple[str, str], ...] = tuple(
+    (first, second) for index, first in enumerate(PHYSICS_SIGNALS) for second in PHYSICS_SIGNALS[index + 1 :]
+)
+
 
 class MaintenanceSettings(ScorerSettings):
     group_id: str = Field(
         default="maintenance",
         description="Consumer group of the maintenance scorer (prefixed with topics.prefix).",
     )
-    horizon_seconds: float = Field(default=3_600.0, gt=0, description="Predict failure within this horizon.")
+    horizon_seconds: float = Field(
+        default=1_800.0,
+        gt=0,
+        description="Predict failure within this horizon, in seconds; about as long as failures show ahead.",
+    )
     history_windows: int = Field(
-        default=6,
+        default=200,
         ge=1,
-        description="Past windows of the same machine whose values feed each window's features.",
+        description="Span of each machine's running baseline (features are deviations from it), in windows.",
     )
     champion: ModelSettings = Field(
-        default_factory=ModelSettings, description="The model whose scores decide alerts."
+        default_factory=lambda: ModelSettings(
+            model="blend",
+            imbalance="none",
+            amf_trees=1,
+            pairs=list(PHYSICS_PAIRS),
+        ),
+        description="The model whose scores decide alerts.",
     )
     challenger: ModelSettings | None = Field(
-        default_factory=lambda: ModelSettings(model="hoeffding", imbalance="under"),
+        default_factory=lambda: ModelSettings(model="logistic", imbalance="weight"),
         description="A model trained alongside for comparison; null for none.",
     )
     threshold: ThresholdSettings = Field(
@@ -32,8 +56,8 @@ class MaintenanceSettings(ScorerSettings):
     resolve_after_windows: int = Field(
         default=3, ge=1, description="Consecutive windows below the threshold before an incident resolves."
     )
-    anomaly_trees: int = Field(default=10, description="Trees of the Half-Space Trees anomaly detector.")
-    anomaly_height: int = Field(default=8, description="Depth of each anomaly-detector tree.")
+    anomaly_trees: int = Field(default=5, ge=1, description="Trees of the Half-Space Trees anomaly detector.")
+    anomaly_height: int = Field(default=6, ge=1, description="Depth of each anomaly-detector tree.")
     anomaly_window_size: int = Field(
         default=250, description="Windows per reference window of the anomaly detector."
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from streaming.demo.alert_feed import SeenAlert
 from streaming.demo.dashboards import QueryCheck
 from streaming.demo.samples import ServiceSeries
 from streaming.demo.services import latency_objectives, model_services, stage_metrics
-from streaming.demo.view import MODEL_GAUGES
+from streaming.demo.view import MODEL_GAUGES, alert_precision
 
 RATE_WINDOW_SECONDS = 5.0
 QUANTILE_WINDOW_SECONDS = 10.0
@@ -245,6 +246,36 @@ PLOTS = (
 )
 
 
+def model_summary(data: RunData) -> dict[str, dict[str, Any]]:
+    """Per model service: the champion's last metrics (None while not known) and its alerts' precision."""
+    models: dict[str, dict[str, Any]] = {}
+    for service in model_services():
+        series = data.series.get(service)
+        if series is None or series.latest is None:
+            continue
+        summary: dict[str, Any] = {}
+        for gauge in MODEL_GAUGES:
+            value = series.gauge(f"streaming_model_{gauge}", {"role": "champion"})
+            summary[gauge] = None if value is None or math.isnan(value) else value
+        precision, labelled = alert_precision(series)
+        summary["alerts_labelled"] = int(labelled)
+        summary["alert_precision"] = precision
+        severities = sorted(
+            {
+                labels["severity"]
+                for labels, _ in series.latest.values("streaming_model_alert_outcomes_total")
+                if "severity" in labels
+            }
+        )
+        summary["alert_precision_by_severity"] = {
+            severity: alert_precision(series, severity)[0]
+            for severity in severities
+            if alert_precision(series, severity)[1]
+        }
+        models[service] = summary
+    return models
+
+
 def summary_dict(data: RunData) -> dict[str, Any]:
     alert_counts = Counter(f"{seen.alert.kind}/{seen.alert.severity}" for seen in data.alerts)
     failing = [check for check in data.dashboard_checks if not check.ok]
@@ -258,6 +289,7 @@ def summary_dict(data: RunData) -> dict[str, Any]:
         if data.prometheus_url
         else None,
         "alerts": {"total": len(data.alerts), "by_kind_and_severity": dict(alert_counts)},
+        "models": model_summary(data),
         "dashboard_check": {
             "queries": len(data.dashboard_checks),
             "empty_or_failing": [{"where": c.query.where, "expr": c.expr, "error": c.error} for c in failing],
@@ -280,11 +312,22 @@ def _cell(value: Any, kind: str = "") -> str:
     return html.escape(str(value))
 
 
+def _known(value: float | None) -> str:
+    return "not yet" if value is None else f"{value:.3f}"
+
+
 def write_report(data: RunData, directory: Path) -> Path:
     """Writes the plots, summary.json and index.html; returns the index.html path."""
     directory.mkdir(parents=True, exist_ok=True)
     images = [(name, title) for name, title, plot in PLOTS if plot(data, directory / name)]
     summary = summary_dict(data)
+    model_heads = "".join(f"<th>{name}</th>" for name in MODEL_GAUGES)
+    model_rows = "".join(
+        f"<tr><td>{html.escape(service)}</td>"
+        + "".join(f"<td>{_known(values[name])}</td>" for name in MODEL_GAUGES)
+        + f"<td>{_known(values['alert_precision'])}</td><td>{values['alerts_labelled']:,}</td></tr>"
+        for service, values in summary["models"].items()
+    )
     (directory / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     rows = "\n".join(
         "<tr>"
@@ -340,6 +383,10 @@ td:first-child,th:first-child{{text-align:left}}img{{max-width:100%;border:1px s
 {f"<ul>{notes}</ul>" if notes else ""}
 {figures}
 {check_html}
+<h2>Models</h2><p>The champion's metrics at the end of the run ("not yet": too few labels of each class to
+know); alert precision is the share of labelled alerts whose event was positive.</p>
+<table><tr><th>service</th>{model_heads}<th>alert precision</th><th>alerts labelled</th></tr>
+{model_rows}</table>
 <h2>Alerts</h2><table><tr><th>s</th><th>kind</th><th>severity</th><th>entity</th><th>score</th><th>why</th></tr>{alerts}</table>
 </body></html>
 """

@@ -6,6 +6,7 @@ block every few seconds and one line per alert, so logs stay readable.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Mapping
@@ -22,6 +23,9 @@ from streaming.demo.samples import ServiceSeries
 from streaming.demo.services import model_services, stage_metrics
 
 MODEL_GAUGES = ("roc_auc", "pr_auc", "precision", "recall", "f1")
+#: How a model metric that is not known yet (too few labels of each class: the service exports NaN) shows.
+NOT_YET_KNOWN = "not yet"
+ALERT_OUTCOMES = "streaming_model_alert_outcomes_total"
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,27 @@ class ModelRow:
     threshold: float | None
     labels_joined: float | None
     drifts: float | None
+    alert_precision: float | None = None
+    alerts_labelled: float = 0.0
+
+
+def alert_precision(data: ServiceSeries, severity: str | None = None) -> tuple[float | None, float]:
+    r"""The share of a service's labelled alerts that were true (None before any), and how many were labelled.
+
+    >>> from streaming.demo.samples import parse_exposition
+    >>> series = ServiceSeries("doc")
+    >>> series.snapshots.append(parse_exposition(
+    ...     '# TYPE streaming_model_alert_outcomes counter\n'
+    ...     'streaming_model_alert_outcomes_total{severity="critical",outcome="true"} 1\n'
+    ...     'streaming_model_alert_outcomes_total{severity="critical",outcome="false"} 3\n', 1.0))
+    >>> alert_precision(series), alert_precision(series, "warning")
+    ((0.25, 4.0), (None, 0.0))
+    """
+    where = {} if severity is None else {"severity": severity}
+    true = data.gauge(ALERT_OUTCOMES, {**where, "outcome": "true"}) or 0.0
+    false = data.gauge(ALERT_OUTCOMES, {**where, "outcome": "false"}) or 0.0
+    labelled = true + false
+    return (true / labelled if labelled else None), labelled
 
 
 def stage_rows(series: Mapping[str, ServiceSeries], statuses: Mapping[str, str]) -> list[StageRow]:
@@ -79,6 +104,7 @@ def model_rows(series: Mapping[str, ServiceSeries]) -> list[ModelRow]:
                 data.gauge("streaming_model_threshold"),
                 data.gauge("streaming_model_labels_total", {"outcome": "joined"}),
                 data.gauge("streaming_model_drift_detected_total"),
+                *alert_precision(data),
             )
         )
     return rows
@@ -102,6 +128,23 @@ def seconds_text(value: float | None) -> str:
 
 def number_text(value: float | None, digits: int = 0) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def metric_text(value: float | None) -> str:
+    """A model metric: `-` without a series, `not yet` while too few labels make it unknown (never 0.000).
+
+    >>> metric_text(0.8123), metric_text(float("nan")), metric_text(None), metric_text(0.0)
+    ('0.812', 'not yet', '-', '0.000')
+    """
+    if value is not None and math.isnan(value):
+        return NOT_YET_KNOWN
+    return number_text(value, 3)
+
+
+def precision_text(model: ModelRow) -> str:
+    if model.alert_precision is None:
+        return NOT_YET_KNOWN
+    return f"{model.alert_precision:.3f} of {model.alerts_labelled:,.0f}"
 
 
 def alert_text(seen: SeenAlert) -> str:
@@ -185,8 +228,11 @@ class LiveView:
                 parts.append(f"lag {number_text(row.lag)}")
             lines.append(" ".join(parts))
         for model in models:
-            values = " ".join(f"{name} {number_text(value, 3)}" for name, value in model.values.items())
-            lines.append(f"  model {model.service:16} {values} labels {number_text(model.labels_joined)}")
+            values = " ".join(f"{name} {metric_text(value)}" for name, value in model.values.items())
+            lines.append(
+                f"  model {model.service:16} {values} labels {number_text(model.labels_joined)}"
+                f" alert precision {precision_text(model)}"
+            )
         return "\n".join(lines)
 
     def _render(
@@ -220,15 +266,16 @@ class LiveView:
                 number_text(row.lag),
             )
         model_table = Table(title="online models (champion, rolling)", expand=True)
-        for column in ("service", *MODEL_GAUGES, "threshold", "labels joined", "drifts"):
+        for column in ("service", *MODEL_GAUGES, "threshold", "labels joined", "drifts", "alert precision"):
             model_table.add_column(column, justify="left" if column == "service" else "right")
         for model in models:
             model_table.add_row(
                 model.service,
-                *(number_text(value, 3) for value in model.values.values()),
+                *(metric_text(value) for value in model.values.values()),
                 number_text(model.threshold, 3),
                 number_text(model.labels_joined),
                 number_text(model.drifts),
+                precision_text(model),
             )
         alert_table = Table(title="latest alerts", expand=True)
         alert_table.add_column("alert")

@@ -18,11 +18,10 @@ import pandas as pd
 
 from streaming.schemas import Codec, EventDecodeError, encode
 from streaming.services import ReplaySchema, registry
+from streaming.timeparse import epoch_seconds
 
 #: Columns of a file written by `streaming record`.
 RECORDED_COLUMNS = frozenset({"timestamp_ms", "key", "value"})
-#: Numbers above this are epoch milliseconds, not seconds (1e11 s is the year 5138).
-_MILLISECONDS_ABOVE = 1e11
 
 
 @dataclass(slots=True)
@@ -51,21 +50,13 @@ def schema_names() -> list[str]:
 
 
 def parse_times(values: pd.Series) -> np.ndarray:
-    """Epoch seconds from numbers (seconds, or milliseconds when large) or ISO-8601 strings; NaN if neither.
+    """Epoch seconds from numbers (seconds, or milliseconds when large), datetimes or ISO-8601 strings; NaN
+    if neither (`streaming.timeparse.epoch_seconds`, the parser every file reader shares).
 
     >>> parse_times(pd.Series([1.7e9, 1.7e12, "2023-11-14T22:13:20Z", "soon", None])).tolist()
     [1700000000.0, 1700000000.0, 1700000000.0, nan, nan]
     """
-    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    numbers = np.where(numbers > _MILLISECONDS_ABOVE, numbers / 1000.0, numbers)
-    text = values.where(np.isnan(numbers) & values.notna())
-    if text.notna().any():
-        parsed = pd.to_datetime(text.astype("string"), utc=True, errors="coerce", format="ISO8601")
-        seconds = (
-            (parsed - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(dtype=float, na_value=np.nan)
-        )
-        numbers = np.where(np.isnan(numbers), seconds, numbers)
-    return numbers
+    return epoch_seconds(values)
 
 
 def _missing(value: Any) -> bool:

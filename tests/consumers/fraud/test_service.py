@@ -10,6 +10,7 @@ import pytest
 
 from consumers.fraud import service as fraud_service
 from consumers.learning.evaluate import roc_auc
+from consumers.learning.models import describe
 from consumers.learning.synthetic import FraudStream
 from contracts import Alert, Label
 from streaming.config import Settings
@@ -61,7 +62,7 @@ def test_online_auc_beats_constant_and_rules(topics: Settings) -> None:
     assert service_auc >= rules_auc + MARGIN_OVER_RULES, (service_auc, rules_auc)
     # Every score record carries what the issue asks for.
     modelled = [score for score in after_warmup if score.rule is None]
-    assert modelled and all(score.model_name == "logistic+under+weight" for score in modelled)
+    assert modelled and all(score.model_name == describe(settings.fraud.champion) for score in modelled)
     assert all(score.model_version >= 1 and score.top_features for score in modelled)
     assert all(
         score.event_to_score_latency_seconds >= 0 and score.processing_latency_seconds > 0

@@ -6,6 +6,7 @@ import pickle
 
 from consumers.fraud.scorer import FraudScorer
 from consumers.fraud.settings import FraudSettings
+from consumers.learning.models import describe
 from consumers.learning.settings import ModelSettings
 from consumers.learning.synthetic import FraudStream, MaintenanceStream
 from consumers.maintenance.scorer import MaintenanceScorer
@@ -116,14 +117,14 @@ def test_promotion_by_config_keeps_what_the_challenger_learned() -> None:
     changes = promoted.restore(pickle.loads(pickle.dumps(scorer.snapshot())))
     assert changes == [
         "champion: promoted challenger arf3+under",
-        "challenger: former champion logistic+under+weight",
+        f"challenger: former champion {describe(settings.champion)}",
     ]
     assert promoted.models.champion.learned == challenger.learned
     assert promoted.models.champion.version == 2 and promoted.models.champion.role == "champion"
     fresh = FraudScorer(
         settings.model_copy(update={"champion": ModelSettings(model="hoeffding")}), export=False
     )
-    assert fresh.restore(scorer.snapshot())[0] == "champion: new model hoeffding+under"
+    assert fresh.restore(scorer.snapshot())[0] == "champion: new model hoeffding+weight"
     assert fresh.models.champion.learned == 0
 
 

@@ -6,6 +6,7 @@ import msgspec
 import pytest
 
 from consumers.learning.evaluate import roc_auc
+from consumers.learning.models import describe
 from consumers.learning.synthetic import MaintenanceStream
 from consumers.maintenance import service as maintenance_service
 from contracts import Alert, Label
@@ -62,7 +63,7 @@ def test_online_auc_beats_constant_and_alerts_resolve(topics: Settings) -> None:
     service_auc = roc_auc(truth, [score.score for score in after_warmup])
     assert service_auc >= 0.5 + MARGIN_OVER_CONSTANT, service_auc
     assert all(score.anomaly_score is not None for score in scores)
-    assert {score.model_name for score in after_warmup} == {"logistic+under"}
+    assert {score.model_name for score in after_warmup} == {describe(config.champion)}
     assert scoring.scorer.label_outcomes["joined"] > 20
 
     alerts = [

@@ -69,3 +69,30 @@ def _stage_and_model_rows(series: dict[str, ServiceSeries], statuses: dict[str, 
     from streaming.demo.view import model_rows, stage_rows
 
     return stage_rows(series, statuses), model_rows(series)
+
+
+MODELS_EARLY = """# TYPE streaming_model_roc_auc gauge
+streaming_model_roc_auc{service="fraud",role="champion"} NaN
+# TYPE streaming_model_pr_auc gauge
+streaming_model_pr_auc{service="fraud",role="champion"} 0.0
+# TYPE streaming_model_alert_outcomes counter
+streaming_model_alert_outcomes_total{service="fraud",severity="critical",outcome="true"} 3.0
+streaming_model_alert_outcomes_total{service="fraud",severity="critical",outcome="false"} 1.0
+streaming_model_alert_outcomes_total{service="fraud",severity="warning",outcome="false"} 4.0
+"""
+
+
+def test_a_metric_without_enough_labels_shows_as_not_yet_known_and_alert_precision_is_shown() -> None:
+    from streaming.demo.view import model_rows
+
+    series = ServiceSeries("fraud")
+    series.snapshots.append(parse_exposition(MODELS_EARLY, 100.0))
+    stream = io.StringIO()
+    with LiveView(interactive=False, stream=stream) as view:
+        view.update(3, 10, {"fraud": series}, {"fraud": "running"}, [], force=True)
+    text = stream.getvalue()
+    assert "roc_auc not yet" in text and "nan" not in text.lower()
+    assert "pr_auc 0.000" in text  # a real zero stays a zero
+    assert "alert precision 0.375 of 8" in text
+    [row] = model_rows({"fraud": series})
+    assert row.alert_precision == 3 / 8 and row.alerts_labelled == 8
