@@ -8,7 +8,9 @@ Which broker the suite uses, in this order:
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import uuid
 from collections.abc import Iterator
 
@@ -27,8 +29,40 @@ def kafka_broker() -> Iterator[BrokerHandle]:
         handle.close()
 
 
+#: The prefixes `topic_prefix` hands out; topics of earlier sessions with one are deleted at start.
+TEST_PREFIX = re.compile(r"^t[0-9a-f]{10}\.")
+
+log = logging.getLogger(__name__)
+
+
+def delete_topics_with_prefix(bootstrap: str, prefix: str | re.Pattern[str]) -> None:
+    """A test's topics go when it ends: every test makes a catalog of its own, and a broker holding tens of
+    thousands of partitions runs out of file descriptors (which fails whatever test runs then)."""
+    from streaming.kafka import delete_topics, make_admin
+
+    settings = Settings(kafka={"bootstrap_servers": bootstrap})
+    try:
+        admin = make_admin(settings, bootstrap)
+    except Exception as error:  # the broker may be one a test just killed
+        log.warning("cannot delete the topics of %s: %s", prefix, error)
+        return
+    try:
+        names = list(admin.list_topics())
+        if isinstance(prefix, str):
+            doomed = [name for name in names if name.startswith(prefix)]
+        else:
+            doomed = [name for name in names if prefix.match(name)]
+        for start in range(0, len(doomed), 500):
+            delete_topics(admin, doomed[start : start + 500])
+    except Exception as error:
+        log.warning("cannot delete the topics of %s: %s", prefix, error)
+    finally:
+        admin.close()
+
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap(kafka_broker: BrokerHandle) -> str:
+    delete_topics_with_prefix(kafka_broker.bootstrap, TEST_PREFIX)
     return kafka_broker.bootstrap
 
 
@@ -38,13 +72,15 @@ def topic_prefix() -> str:
 
 
 @pytest.fixture
-def settings(kafka_bootstrap: str, topic_prefix: str, tmp_path: os.PathLike[str]) -> Settings:
-    """Settings bound to the session's broker, with a topic prefix of this test's own."""
-    return Settings(
+def settings(kafka_bootstrap: str, topic_prefix: str, tmp_path: os.PathLike[str]) -> Iterator[Settings]:
+    """Settings bound to the session's broker, with a topic prefix of this test's own (its topics are
+    deleted when the test ends)."""
+    yield Settings(
         kafka={"bootstrap_servers": kafka_bootstrap},
         topics={"prefix": topic_prefix},
         processing={"state_dir": str(tmp_path) + "/state", "commit_interval_ms": 100},
     )
+    delete_topics_with_prefix(kafka_bootstrap, topic_prefix)
 
 
 @pytest.fixture

@@ -179,6 +179,11 @@ class HybridRecommender:
     def model_version(self) -> int:
         return self.version
 
+    @property
+    def catalogue_size(self) -> int:
+        """Items the model knows: the denominator of the API's catalogue coverage."""
+        return len(self.catalogue)
+
     def knows_item(self, item_id: str) -> bool:
         return item_id in self.catalogue.index
 

@@ -88,4 +88,7 @@ def test_the_learner_feeds_redis_and_the_api_and_follows_hidden_tastes(
             utility = dict(zip(catalogue, world.utility(customer, catalogue), strict=True))
             by_model.append(np.mean([utility[item] for item in items]))
             by_popularity.append(np.mean([utility[item] for item in popular]))
+        metrics = httpx.get(f"{server.url}/metrics", timeout=5).text
     assert np.mean(by_model) > np.mean(by_popularity), (np.mean(by_model), np.mean(by_popularity))
+    # The artifacts' catalogue is the coverage's denominator: the real fallback reports it too.
+    assert "streaming_recommendation_catalogue_coverage_ratio{" in metrics

@@ -56,7 +56,7 @@ def test_broker_kill_minus_nine_during_transactions_loses_and_duplicates_nothing
         ensure_topics(admin, settings)
     finally:
         admin.close()
-    total, expected = prepare(settings, machines=60, seconds=600)
+    total, expected = prepare(settings, machines=40, seconds=600)
     group = f"{settings.topics.prefix}downsampler"
     source = settings.topic_name("sensor_readings")
     late_topic = settings.topic_name("late_events")

@@ -47,11 +47,11 @@ def test_a_checkpoint_round_trips_with_its_offsets_and_library_versions(tmp_path
     assert _scores(restored, rest) == _scores(scorer, rest)
 
 
-def test_the_checkpoint_of_this_format_keeps_restoring() -> None:
+def test_the_checkpoint_of_this_release_keeps_restoring() -> None:
     """A file written by this release (committed): future releases must restore it, or refuse it clearly."""
     store = CheckpointStore(FIXTURES / "missing", reset_hint=RESET)
     checkpoint = store.path_for(1)
-    data = (FIXTURES / "format-2-checkpoint-00000001.ckpt").read_bytes()
+    data = (FIXTURES / "snapshot-3-checkpoint-00000001.ckpt").read_bytes()
     from streaming.state.checkpoint import decode_checkpoint
 
     restored_state = decode_checkpoint(data, checkpoint, store.fix)
@@ -60,6 +60,16 @@ def test_the_checkpoint_of_this_format_keeps_restoring() -> None:
     fresh, rest = _fed_scorer()
     assert restored_state.offsets == {("transactions", 0): 60}
     assert _scores(restored, rest) == _scores(fresh, rest)
+
+
+def test_a_checkpoint_of_older_model_state_is_refused_with_the_file_and_the_fix(tmp_path: Path) -> None:
+    """The scorer's state of 2026-12-01 (same file format, an older monitor): refused, naming the fix."""
+    shutil.copy(FIXTURES / "format-2-checkpoint-00000001.ckpt", tmp_path / "checkpoint-00000001.ckpt")
+    store = CheckpointStore(tmp_path, reset_hint=RESET)
+    with pytest.raises(CheckpointError) as refused:
+        store.latest()
+    message = str(refused.value)
+    assert str(tmp_path / "checkpoint-00000001.ckpt") in message and RESET in message
 
 
 def test_the_previous_release_checkpoint_is_refused_with_the_file_and_the_fix(tmp_path: Path) -> None:
