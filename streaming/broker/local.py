@@ -61,6 +61,21 @@ def java_major_version(java: str = "java") -> int:
     return int(match.group(2) or 0) if major == 1 else major
 
 
+def random_cluster_id() -> str:
+    """As `kafka-storage.sh random-uuid`: a URL-safe base64 UUID without padding, and, as Kafka's own
+    generator, never one starting with "-", which a command line would take for an option.
+
+    >>> all(not random_cluster_id().startswith("-") for _ in range(1000))
+    True
+    """
+    import base64
+
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 class LocalBroker:
     """A single-node Kafka (broker and controller in one process) on 127.0.0.1.
 
@@ -209,12 +224,10 @@ class LocalBroker:
 
     def _cluster_id(self) -> str:
         path = self.data_dir / "cluster.id"
-        if path.is_file():
+        # An id that starts with "-" never formatted anything (the tool reads it as an option): replace it.
+        if path.is_file() and not path.read_text().strip().startswith("-"):
             return path.read_text().strip()
-        # Same format as `kafka-storage.sh random-uuid`: a URL-safe base64 UUID without padding.
-        import base64
-
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = random_cluster_id()
         path.write_text(cluster_id)
         return cluster_id
 

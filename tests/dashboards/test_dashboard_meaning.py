@@ -83,7 +83,8 @@ def pipeline(
     require_binary("prometheus")
     settings = Settings(kafka={"bootstrap_servers": kafka_bootstrap})
     options = DemoOptions(
-        duration_seconds=45,
+        # Long enough for the churn demo's second trained week (its holdout ROC AUC panel).
+        duration_seconds=60,
         # More failures than the demo's default, so failure labels and maintenance alerts arrive in time.
         service_options=service_defaults(failure_rate=6.0),
         report_root=tmp_path_factory.mktemp("reports"),
