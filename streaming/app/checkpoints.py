@@ -23,6 +23,10 @@ from streaming.state import CheckpointError, CheckpointStore
 log = logging.getLogger(__name__)
 
 
+#: How long a revocation waits for a background checkpoint before stopping it and writing one itself.
+REVOKE_WAIT_SECONDS = 3.0
+
+
 class Checkpointed:
     """Checkpoints of every processor's `snapshot()`, with the offsets they reflect.
 
@@ -188,7 +192,10 @@ class Checkpointed:
             self._last = time.monotonic()
 
     def before_revoke(self) -> None:
-        self._write()
+        # This runs on the consumer's IO thread, which also sends the heartbeats: a background child that
+        # hangs (a fork can inherit a lock another thread held) must not hold it past the session timeout,
+        # or the member is removed from the group and gets nothing back (seen in the demo: 94 s idle).
+        self._write(wait_seconds=REVOKE_WAIT_SECONDS)
 
     def shutdown(self) -> None:
         self.save()
@@ -201,10 +208,10 @@ class Checkpointed:
         self._write()
         self._commit_to_group(self.offsets)
 
-    def _write(self) -> None:
+    def _write(self, wait_seconds: float = 120.0) -> None:
         # A background write still running would finish after this one and number itself after it.
         try:
-            self.store.finished(wait=True)
+            self.store.finished(wait=True, timeout_seconds=wait_seconds)
         except CheckpointError as error:
             log.error("%s: %s; writing a new checkpoint now", self.service, error)
         self.producer.flush()
