@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import secrets
-import socket
 
 from consumers.alerting.settings import AlertSettings
 from contracts import Alert
 from contracts.topics import ALERT_DEAD_LETTERS, ALERTS
+from streaming.ports import free_listening_port
 from streaming.services import (
     Command,
     CommandGroup,
@@ -21,15 +21,9 @@ from streaming.services import (
 )
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _receiver(run: DemoRun) -> tuple[int, str]:
     """The demo's reference receiver: one port and one signing secret per run."""
-    return run.shared("alert-receiver", lambda: (_free_port(), secrets.token_hex(16)))
+    return run.shared("alert-receiver", lambda: (free_listening_port(), secrets.token_hex(16)))
 
 
 def _receiver_arguments(run: DemoRun) -> list[str]:

@@ -4,13 +4,12 @@ storefront (`streaming serve recommendations`), Redis (`streaming redis`), and t
 
 from __future__ import annotations
 
-import socket
-
 from consumers.recommendations.serving_settings import SECTION as SERVING_SECTION
 from consumers.recommendations.serving_settings import RecommendationServingSettings
 from consumers.recommendations.settings import RecommendationSettings, learner_checkpoint_dir
 from consumers.recommendations.topics import PRODUCTS, SHOP_EVENTS
 from contracts.shop import Product, ShopEvent
+from streaming.ports import free_listening_port
 from streaming.services import (
     Command,
     CommandGroup,
@@ -25,12 +24,6 @@ from streaming.services import (
 MODULE = "consumers.recommendations"
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _demo_environment(run: DemoRun) -> dict[str, str]:
     """Where the demo's learner saves artifacts and the API reads them; Redis comes from `_demo_redis`."""
     return {"STREAMING_RECOMMENDATION_SERVING__ARTIFACTS_DIR": str(run.report_dir / "state" / "artifacts")}
@@ -42,12 +35,12 @@ def _demo_learner_environment(run: DemoRun) -> dict[str, str]:
 
 
 def _api_arguments(run: DemoRun) -> list[str]:
-    port = run.shared("recommendations-api-port", _free_port)
+    port = run.shared("recommendations-api-port", free_listening_port)
     return ["--port", str(port)]
 
 
 def _api_address(run: DemoRun) -> str:
-    return f"http://127.0.0.1:{run.shared('recommendations-api-port', _free_port)}/"
+    return f"http://127.0.0.1:{run.shared('recommendations-api-port', free_listening_port)}/"
 
 
 LEARNER = Service(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 
+from streaming.ports import free_listening_port
 from streaming.services import DemoRun
 
 
@@ -13,9 +13,7 @@ def start_redis(run: DemoRun) -> Callable[[], None]:
     from consumers.recommendations.redis_server import LocalRedis
     from consumers.recommendations.serving_settings import RecommendationServingSettings
 
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+    port = free_listening_port()
     server = LocalRedis(
         RecommendationServingSettings(
             redis_port=port,

@@ -9,6 +9,7 @@ import re
 
 from streaming.config import Settings
 from streaming.kafka.bootstrap import resolve_bootstrap, with_bootstrap
+from streaming.kafka.io_stalls import install_io_stall_filter
 
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:
@@ -57,6 +58,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     level = getattr(args, "log_level", None) or settings.logging.level
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("kafka").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    install_io_stall_filter()
     return settings
 
 

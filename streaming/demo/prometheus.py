@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -20,6 +19,8 @@ from typing import Any
 import httpx
 import yaml
 
+from streaming.ports import free_listening_port
+
 DEFAULT_BINARY = "/usr/bin/prometheus"
 
 
@@ -28,10 +29,8 @@ class PrometheusError(RuntimeError):
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nobody listens on right now (the usual bind-to-0 trick; a tiny race is accepted)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    """A port for a server of the run: see `streaming.ports.free_listening_port`."""
+    return free_listening_port(host)
 
 
 def find_prometheus(binary: str | None = None) -> str | None:

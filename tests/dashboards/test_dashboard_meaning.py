@@ -159,7 +159,7 @@ def test_each_service_exposes_the_listed_series(
         line.split("{")[0].split(" ")[0] for line in text.splitlines() if line and not line.startswith("#")
     }
     missing = [series for series in EXPECTED_SERIES[service] if series not in names]
-    assert not missing, f"{service} /metrics lacks {missing}"
+    assert not missing, f"{service} /metrics lacks {missing}\n{log_tail(pipeline[0], service)}"
 
 
 def test_maintenance_and_fraud_alerts_reach_the_reference_receiver(
@@ -169,8 +169,20 @@ def test_maintenance_and_fraud_alerts_reach_the_reference_receiver(
     result, _ = pipeline
     received = (result.report_dir / "logs" / "alert-receiver.log").read_text().splitlines()
     delivered = [line for line in received if line.startswith("20") and "[" in line]
-    kinds = {line.split()[2] for line in delivered}
-    assert {"maintenance", "fraud"} <= kinds, "\n".join(received[-20:])
+    kinds = {word for line in delivered for word in line.split()[2:4]}
+    assert {"maintenance", "fraud"} <= kinds, "\n".join(
+        [*received[-20:], log_tail(result, "fraud"), log_tail(result, "alerts")]
+    )
+
+
+def log_tail(result: DemoResult, service: str, lines: int = 30) -> str:
+    """The end of a service's log, so a failure here says what the service was doing."""
+    path = result.report_dir / "logs" / f"{service}.log"
+    if not path.is_file():
+        return f"--- no log for {service}"
+    own = [line for line in path.read_text(errors="replace").splitlines() if "kafka.net.selector" not in line]
+    tail = own[-lines:]
+    return "\n".join([f"--- {service}.log (last {len(tail)} lines)", *tail])
 
 
 def test_the_run_left_a_report(pipeline: tuple[DemoResult, dict[str, Any]]) -> None:
