@@ -165,8 +165,23 @@ def offered_load(bootstrap: str, rate: float, seconds: float) -> dict[str, objec
         "processing_ms_p99": round(
             float(np.percentile([s.processing_latency_seconds for s in scores], 99)) * 1000, 3
         ),
+        "slow_seconds": slow_seconds(scores),
         "service": output.strip().splitlines()[-1] if output.strip() else "",
     }
+
+
+def slow_seconds(scores: list[Score], over_ms: float = 50.0) -> list[list[float]]:
+    """The seconds of the run (from its first score) holding scores slower than `over_ms`, with how many:
+    a tail from a few periodic pauses shows as a few seconds with many, a slow path as many with few."""
+    if not scores:
+        return []
+    first = min(score.scored_at for score in scores)
+    counts: dict[int, int] = {}
+    for score in scores:
+        if score.event_to_score_latency_seconds * 1000 > over_ms:
+            second = int(score.scored_at - first)
+            counts[second] = counts.get(second, 0) + 1
+    return [[second, count] for second, count in sorted(counts.items())]
 
 
 def max_throughput(bootstrap: str, backlog: int) -> dict[str, object]:

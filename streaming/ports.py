@@ -70,7 +70,7 @@ def free_listening_port(host: str = "127.0.0.1", attempts: int = 200) -> int:
                 if port not in _handed_out and _can_bind(port, host):
                     _handed_out.add(port)
                     return port
-        # A machine whose ephemeral range starts low: let the kernel choose, still never twice.
+        # A host whose ephemeral range starts low: let the kernel choose, still never twice.
         while True:
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
                 probe.bind((host, 0))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, model_validator
 
-from consumers.churn.models import MODEL_KINDS, SAMPLINGS, ModelSpec
+from consumers.churn.model_spec import MODEL_KINDS, SAMPLINGS, ModelSpec
 
 
 class ChurnSettings(BaseModel):

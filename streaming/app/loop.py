@@ -13,6 +13,7 @@ from typing import Any
 from streaming.app.clock import ProcessingClock
 from streaming.app.commits import CommitFailed, CommitStrategy
 from streaming.app.context import Context
+from streaming.app.garbage import freeze_long_lived
 from streaming.app.lag import LagMonitor
 from streaming.app.processor import Batch, Processor
 from streaming.app.rebalance import RebalanceTracker
@@ -200,6 +201,8 @@ class ConsumeLoop:
                 restored += store.restore(partition, self.read_changelog(store, partition))
         for processor in self.processors:
             processor.on_assigned(partitions)
+        if restored:
+            freeze_long_lived()  # the restored state lives as long as the assignment
         log.info("%s: assigned partitions %s; restored %d state keys", self.service, partitions, restored)
 
     # The loop ----------------------------------------------------------------------------------------------
@@ -212,6 +215,7 @@ class ConsumeLoop:
     ) -> None:
         self.consumer = consumer
         self._should_stop = should_stop
+        freeze_long_lived()  # everything built before the first record: modules, models, loaded checkpoints
         last_input = time.monotonic()
         while not should_stop():
             try:
