@@ -154,6 +154,9 @@ class Checkpointed:
         self.broken = False
         log.warning("%s: back to checkpoint %s", self.service, checkpoint.version if checkpoint else "none")
 
+    def clear_unstable(self, partitions: list[TopicPartition], renew: bool) -> bool:
+        return False  # offsets live in the checkpoints, never in a transaction
+
     def resume_offset(self, partition: TopicPartition) -> int | None:
         return self.offsets.get((partition.topic, partition.partition))
 

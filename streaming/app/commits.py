@@ -85,6 +85,12 @@ class CommitStrategy(Protocol):
         """Where to read `partition` again after a failure; None: from the group's committed offset."""
         ...
 
+    def clear_unstable(self, partitions: list[TopicPartition], renew: bool) -> bool:
+        """Clear offset commits the broker keeps pending for `partitions` (streaming/app/unstable.py);
+        `renew` replaces the producer as well, which fences and aborts whatever transaction of this id the
+        broker still holds open. False where the strategy commits no transactions."""
+        ...
+
     def shutdown(self) -> None:
         """The final commit."""
         ...
@@ -173,6 +179,9 @@ class OffsetCommits:
 
     def resume_offset(self, partition: TopicPartition) -> int | None:
         return None
+
+    def clear_unstable(self, partitions: list[TopicPartition], renew: bool) -> bool:
+        return False  # plain offset commits are never pending
 
 
 class ExactlyOnce(OffsetCommits):
@@ -277,6 +286,26 @@ class ExactlyOnce(OffsetCommits):
             self.producer.commit_transaction()
             self.in_transaction = False
             self.tracker.mark_committed(offsets)
+
+    def clear_unstable(self, partitions: list[TopicPartition], renew: bool) -> bool:
+        if self.in_transaction:
+            return False  # progress is committed before every poll: nothing is open between polls
+        if renew:
+            self.broken = True
+            self.abort()
+            return True
+        try:
+            self.producer.begin_transaction()
+            self.in_transaction = True
+            # The offsets are never committed: only the abort marker of this producer id matters.
+            self.producer.send_offsets_to_transaction(
+                dict.fromkeys(partitions, 0), self.consumer.group_metadata()
+            )
+            self.producer.abort_transaction()
+            self.in_transaction = False
+        except KafkaError as error:
+            raise self._failed(error) from error
+        return True
 
     def abort(self) -> None:
         """Drop the open transaction. After a producer error the client is replaced instead (which aborts

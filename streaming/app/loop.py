@@ -18,9 +18,10 @@ from streaming.app.lag import LagMonitor
 from streaming.app.processor import Batch, Processor
 from streaming.app.rebalance import RebalanceTracker
 from streaming.app.record import Record
+from streaming.app.unstable import UnstableOffsetsWatch
 from streaming.config import ProcessingSettings
 from streaming.kafka import ConsumerRecord, GroupConsumer, KafkaError, TopicPartition
-from streaming.metrics import EVENTS_IN, PROCESSING_SECONDS
+from streaming.metrics import EVENTS_IN, PROCESSING_SECONDS, UNSTABLE_OFFSET_CLEARS
 from streaming.schemas import Codec, EventDecodeError
 from streaming.state import ChangelogStore
 
@@ -165,6 +166,9 @@ class ConsumeLoop:
         self._careful: dict[TopicPartition, int] = {}
         #: Records that failed alone: their next read makes them dead letters, with the error they raised.
         self._poison: dict[tuple[TopicPartition, int], Exception] = {}
+        # Past the producer's transaction timeout (30 s), by which the broker ends every transaction it knows.
+        self.unstable = UnstableOffsetsWatch(patience_seconds=45.0)
+        self._unstable_checked = 0.0
 
     # Rebalance callbacks (consumer IO thread) -----------------------------------------------------------
 
@@ -220,6 +224,7 @@ class ConsumeLoop:
         while not should_stop():
             try:
                 had_input = self.poll_and_process()
+                self._clear_unstable_offsets(consumer)
                 self._run_timers()
                 if self.commits.due():
                     self._commit(force=False)
@@ -250,6 +255,38 @@ class ConsumeLoop:
         elif not self.clock.paused:
             log.info("%s: cannot fetch; processing clock paused", self.service)
             self.clock.pause()
+
+    def _clear_unstable_offsets(self, consumer: GroupConsumer) -> None:
+        """Partitions stuck behind offset commits the broker keeps unstable get them cleared
+        (streaming/app/unstable.py)."""
+        now = time.monotonic()
+        if now - self._unstable_checked < 1.0:
+            return
+        self._unstable_checked = now
+        # During an outage partitions wait for the broker, not for a transaction.
+        reachable = bool(self.tracker.assigned) and consumer.can_fetch()
+        waiting = consumer.awaiting_committed_offsets() if reachable else set()
+        overdue = self.unstable.overdue(waiting, now)
+        if not overdue:
+            return
+        renew = self.unstable.attempts > 1
+        log.error(
+            "%s: partitions %s waited over %.0f s for their committed offsets, which the broker keeps "
+            "unstable behind a transaction that never ended; %s",
+            self.service,
+            ", ".join(f"{partition.topic}[{partition.partition}]" for partition in overdue),
+            self.unstable.patience_seconds,
+            "replacing the producer" if renew else "aborting an offsets-only transaction to clear them",
+        )
+        UNSTABLE_OFFSET_CLEARS.labels(self.service).inc()
+        try:
+            self.commits.clear_unstable(overdue, renew=renew)
+        except CommitFailed as error:
+            self._resume_from_committed(error)
+        except KafkaError as error:
+            log.warning(
+                "%s: clearing the unstable offsets failed (%s); trying again later", self.service, error
+            )
 
     def _commit(self, force: bool) -> None:
         try:

@@ -130,6 +130,15 @@ class GroupConsumer:
             return True
         return True
 
+    def awaiting_committed_offsets(self) -> set[TopicPartition]:
+        """Assigned partitions that have no position yet: their committed offsets are still being fetched
+        (kafka-python keeps asking inside `poll()`, e.g. while the broker answers UNSTABLE_OFFSET_COMMIT)."""
+        try:
+            missing = self._consumer._subscription.missing_fetch_positions()
+        except Exception:  # internals moved in a new kafka-python: nothing can be told
+            return set()
+        return {TopicPartition(partition.topic, partition.partition) for partition in missing}
+
     def close(self) -> None:
         self._consumer.close()
 

@@ -19,6 +19,7 @@ from streaming.metrics.catalog import (
     REBALANCES,
     STATE_ENTRIES,
     STATE_RESTORE_SECONDS,
+    UNSTABLE_OFFSET_CLEARS,
     WINDOW_INPUT_READINGS,
     WINDOWS_CLOSED,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "REBALANCES",
     "STATE_ENTRIES",
     "STATE_RESTORE_SECONDS",
+    "UNSTABLE_OFFSET_CLEARS",
     "WINDOWS_CLOSED",
     "WINDOW_INPUT_READINGS",
     "start_metrics_server",

@@ -59,6 +59,12 @@ STATE_RESTORE_SECONDS = Histogram(
     buckets=LATENCY_BUCKETS,
 )
 REBALANCES = Counter("streaming_rebalances", "Partitions assigned or revoked.", ["service", "change"])
+UNSTABLE_OFFSET_CLEARS = Counter(
+    "streaming_unstable_offset_clears",
+    "Times partitions waited past a transaction's lifetime for their committed offsets, and the pending "
+    "commit was cleared by an aborted offsets-only transaction (or a new producer).",
+    ["service"],
+)
 WINDOW_INPUT_READINGS = Counter(
     "streaming_window_input_readings", "Readings aggregated into windows.", ["service"]
 )

@@ -84,3 +84,24 @@ def wait_for_log(path: Path, text: str, timeout_seconds: float = 60.0) -> None:
         time.sleep(0.1)
     content = path.read_text(errors="replace")[-2000:] if path.is_file() else "(no log)"
     raise TimeoutError(f"{path.name} never said {text!r}:\n{content}")
+
+
+def condensed_log(path: Path, characters: int = 6000) -> str:
+    """The end of a service's log with runs of the same message collapsed into one line and a count: a
+    client retrying every 100 ms would otherwise fill the tail and hide what led to it."""
+    if not path.is_file():
+        return "(no log)"
+    lines: list[str] = []
+    previous, repeats = "", 0
+    for line in path.read_text(errors="replace").splitlines():
+        message = line[24:] if line[:4].isdigit() else line  # without the timestamp
+        if message == previous:
+            repeats += 1
+            continue
+        if repeats:
+            lines.append(f"    [the line above {repeats} more times]")
+        lines.append(line)
+        previous, repeats = message, 0
+    if repeats:
+        lines.append(f"    [the line above {repeats} more times]")
+    return "\n".join(lines)[-characters:]

@@ -26,7 +26,7 @@ from tests.streaming.app.test_crash_and_rebalance import (
 )
 from tests.support.brokers import killable_broker
 from tests.support.kafka import read_all
-from tests.support.processes import committed_total, start_cli, stop, wait_for_commits
+from tests.support.processes import committed_total, condensed_log, start_cli, stop, wait_for_commits
 from tests.support.sensors import reference_windows
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -95,7 +95,7 @@ def test_broker_kill_minus_nine_during_transactions_loses_and_duplicates_nothing
             broker.start()
         wait_for_commits(settings, group, source, total, timeout_seconds=240)
     except TimeoutError as error:
-        tail = log.read_text(errors="replace")[-6000:]
+        tail = condensed_log(log, 8000)
         raise AssertionError(f"{error}; the downsampler's log ends:\n{tail}") from error
     finally:
         code = stop(process)
