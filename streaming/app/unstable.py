@@ -9,7 +9,7 @@ marker cleared, and the partition sat still for minutes.
 
 The group coordinator clears a producer's pending offsets on any transaction marker of that producer id, so
 the remedy is one offsets-only transaction of the same producer, aborted (`CommitStrategy.clear_unstable`):
-the pending commit is discarded and nothing else changes.
+the pending commit is thrown away and nothing else changes.
 """
 
 from __future__ import annotations
