@@ -83,6 +83,91 @@ def add_test_arguments(test: argparse.ArgumentParser) -> None:
     add_common_options(test)
 
 
+def add_redrive_arguments(redrive: argparse.ArgumentParser) -> None:
+    from streaming.replay.timeparse import parse_time
+
+    redrive.add_argument(
+        "--subscriber",
+        action="append",
+        default=[],
+        help="Only letters for this subscriber (repeatable; default all configured).",
+    )
+    redrive.add_argument(
+        "--since", type=parse_time, default=None, help="Only letters that failed at or after TIME (ISO-8601)."
+    )
+    redrive.add_argument(
+        "--until", type=parse_time, default=None, help="Only letters that failed before TIME (ISO-8601)."
+    )
+    redrive.add_argument(
+        "--id", dest="alert_ids", action="append", default=[], help="Only this alert id (repeatable)."
+    )
+    redrive.add_argument(
+        "--parked-only", action="store_true", help="Only alerts parked while a subscriber was down."
+    )
+    redrive.add_argument(
+        "--max-retry-seconds",
+        type=float,
+        default=60.0,
+        help="Retry each letter this long before leaving it for the next redrive (default 60).",
+    )
+    redrive.add_argument("--dry-run", action="store_true", help="Count what would be sent; send nothing.")
+    add_common_options(redrive)
+
+
+def run_redrive(args: argparse.Namespace) -> int:
+    import orjson
+
+    from consumers.alerting.redrive import RedriveSummary, Selection
+    from consumers.alerting.redrive import run_redrive as redrive
+    from consumers.alerting.retry import RetryPolicy
+
+    settings = settings_from_args(args)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    selection = Selection(
+        subscribers=set(args.subscriber),
+        since=args.since,
+        until=args.until,
+        alert_ids=set(args.alert_ids),
+        parked_only=args.parked_only,
+    )
+    alerts = settings.section("alerts", AlertSettings)
+    retry = RetryPolicy(
+        max_retry_seconds=args.max_retry_seconds,
+        initial_backoff_seconds=alerts.initial_backoff_seconds,
+        max_backoff_seconds=alerts.max_backoff_seconds,
+    )
+    last_line = [time.monotonic()]
+
+    def progress(summary: RedriveSummary) -> None:
+        if time.monotonic() - last_line[0] >= 2.0:
+            last_line[0] = time.monotonic()
+            print(
+                f"read {summary.letters_read} letters, delivered {sum(summary.delivered.values())}, "
+                f"failed {sum(summary.failed.values())}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    try:
+        summary = redrive(settings, bootstrap_for(settings), selection, retry, args.dry_run, progress)
+    except KeyError as error:
+        print(f"streaming alerts redrive: {error.args[0]}", file=sys.stderr)
+        return 2
+    except LookupError as error:
+        print(f"streaming alerts redrive: nothing to redrive: {error}", file=sys.stderr)
+        return 0
+    print(orjson.dumps(summary.as_dict() | {"dry_run": args.dry_run}).decode())
+    verb = "would deliver" if args.dry_run else "delivered"
+    print(
+        f"{verb} {sum(summary.delivered.values())} of {summary.selected} selected letters "
+        f"({summary.duplicates} repeats skipped, {summary.letters_read} read)",
+        file=sys.stderr,
+    )
+    if summary.unknown_subscribers:
+        print(f"letters for subscribers no longer configured: {summary.unknown_subscribers}", file=sys.stderr)
+    return 0 if summary.complete else 1
+
+
 def run_tail(args: argparse.Namespace) -> int:
     from consumers.alerting.tail import tail_alerts
 

@@ -1,5 +1,5 @@
 """Alert delivery as services: the dispatcher (`streaming consume alerts`) and the reference receiver
-(`streaming alerts receive|tail|test`)."""
+(`streaming alerts receive|tail|redrive|test`)."""
 
 from __future__ import annotations
 
@@ -89,6 +89,12 @@ RECEIVER = Service(
             "A reference webhook receiver: verifies signatures, dedupes, prints or stores.",
             "consumers.alerting.cli:add_receive_arguments",
             "consumers.alerting.cli:run_receive",
+        ),
+        Command(
+            ("alerts", "redrive"),
+            "Deliver dead-lettered alerts again (by subscriber, time range or id), once per alert.",
+            "consumers.alerting.cli:add_redrive_arguments",
+            "consumers.alerting.cli:run_redrive",
         ),
         Command(
             ("alerts", "test"),

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
+from consumers.alerting.breaker import CircuitBreaker
 from consumers.alerting.delivery import DeadLetterFunction, DeliveryReport, SubscriberWorker
 from consumers.alerting.filters import SubscriberFilter
 from consumers.alerting.retry import RetryPolicy
@@ -21,7 +22,8 @@ log = logging.getLogger(__name__)
 class AlertDispatcher:
     """The subscribers' workers plus the commit tracker; independent of how alerts are consumed.
 
-    `submit` never waits for a delivery: it only queues. The consume loop then commits no further than
+    `submit` never waits for a delivery: it only queues (and waits for room while a subscriber's queue is
+    full). The consume loop then commits no further than
     `allowed_offsets` says, which is the lowest offset some subscriber has not finished.
 
     >>> import io
@@ -50,6 +52,9 @@ class AlertDispatcher:
         dead_letter: DeadLetterFunction,
         sinks: dict[str, Sink] | None = None,
         on_report: Callable[[DeliveryReport], None] | None = None,
+        breaker_failures: int = 5,
+        breaker_max_probe_seconds: float = 30.0,
+        parked_in_memory: int = 100_000,
     ) -> None:
         if not subscribers:
             raise ValueError("no alert subscribers configured (settings: alerts.subscribers)")
@@ -67,6 +72,12 @@ class AlertDispatcher:
                 dead_letter=dead_letter,
                 on_done=self._done,
                 queue_size=subscriber.queue_size,
+                breaker=CircuitBreaker(
+                    failure_threshold=breaker_failures,
+                    initial_probe_seconds=min(1.0, breaker_max_probe_seconds),
+                    max_probe_seconds=breaker_max_probe_seconds,
+                ),
+                parked_in_memory=parked_in_memory,
             )
             for subscriber in subscribers
         ]

@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Any
 
-from consumers.alerting.delivery import DeliveryReport
+from consumers.alerting.delivery import PARKED, DeliveryReport
 from consumers.alerting.dispatcher import AlertDispatcher
 from consumers.alerting.retry import RetryPolicy
 from consumers.alerting.settings import AlertSettings, SubscriberSettings
@@ -40,9 +40,16 @@ class DeadLetterWriter:
         self._producer = make_producer(settings, bootstrap, role=f"{SERVICE}-dead-letters", linger_ms=0)
 
     def __call__(self, alert: Alert, ticket: Ticket, subscriber: str, reason: str) -> None:
+        parked = reason.startswith(PARKED)
         letter = DeadLetter(
             reason="delivery_failed",
-            error_class="AlertRejected" if reason.startswith("rejected") else "AlertDeliveryFailed",
+            error_class=(
+                "SubscriberUnavailable"
+                if parked
+                else "AlertRejected"
+                if reason.startswith("rejected")
+                else "AlertDeliveryFailed"
+            ),
             error_message=reason[:2000],
             source_topic=ticket.topic,
             partition=ticket.partition,
@@ -54,6 +61,8 @@ class DeadLetterWriter:
             failed_at=time.time(),
         )
         headers = [("subscriber", subscriber.encode()), ("alert-id", alert.alert_id.encode())]
+        if parked:
+            headers.append(("parked", b"true"))
         future = self._producer.send(
             self.topic,
             key=alert.entity_id.encode(),
@@ -135,6 +144,9 @@ class DispatcherService:
             self.dead_letters,
             sinks=sinks,
             on_report=on_report,
+            breaker_failures=config.breaker_failures,
+            breaker_max_probe_seconds=config.breaker_max_probe_seconds,
+            parked_in_memory=config.parked_in_memory,
         )
         self.app = Application(
             settings,

@@ -60,15 +60,30 @@ class AlertSettings(BaseModel):
         description="Consumer group of the alert dispatcher (prefixed with topics.prefix).",
     )
     cooldown_seconds: float = Field(default=600.0, ge=0, description="Per entity and kind, in event time.")
-    max_attempts: int = Field(
-        default=6,
+    max_attempts: int | None = Field(
+        default=None,
         ge=1,
-        description="Most delivery attempts per alert and subscriber before it is dead-lettered.",
+        description="Most delivery attempts per alert and subscriber; null (default): only time limits them.",
     )
     max_retry_seconds: float = Field(
-        default=60.0,
+        default=86_400.0,
         gt=0,
-        description="Longest wall time spent retrying one delivery before it is dead-lettered.",
+        description="How long an alert is retried (and kept parked while its subscriber is down), in s.",
+    )
+    breaker_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Consecutive failed attempts that open a subscriber's circuit breaker.",
+    )
+    breaker_max_probe_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Cap of the wait between probes of a subscriber whose breaker is open, in s.",
+    )
+    parked_in_memory: int = Field(
+        default=100_000,
+        ge=1,
+        description="Parked alerts a worker keeps for re-delivery on recovery; older ones need a redrive.",
     )
     initial_backoff_seconds: float = Field(
         default=0.2,

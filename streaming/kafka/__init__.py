@@ -16,7 +16,7 @@ from streaming.kafka.clients import make_admin, make_consumer, make_producer
 from streaming.kafka.errors import KafkaError, is_producer_fenced, is_rebalance_in_progress
 from streaming.kafka.group import GroupConsumer
 from streaming.kafka.output import OutputProducer
-from streaming.kafka.reading import TopicTail, read_partition
+from streaming.kafka.reading import TopicTail, read_partition, read_topic
 from streaming.kafka.structs import ConsumerRecord, OffsetAndMetadata, TopicPartition, offset_and_metadata
 from streaming.kafka.timerange import TimeRangeBatches, edge_timestamps
 from streaming.kafka.topics import changelog_topic, ensure_topics, topic_specs
@@ -44,6 +44,7 @@ __all__ = [
     "offset_and_metadata",
     "partition_count",
     "read_partition",
+    "read_topic",
     "resolve_bootstrap",
     "topic_configs",
     "topic_specs",

@@ -45,6 +45,52 @@ def read_partition(
         consumer.close()
 
 
+def read_topic(
+    settings: Settings,
+    bootstrap: str,
+    topic: str,
+    role: str = "read",
+    timeout_seconds: float = 120.0,
+) -> Iterator[ConsumerRecord]:
+    """Every committed record of every partition of `topic`, from the beginning to its end at the call
+    (each partition in offset order), with keys, headers and timestamps.
+
+    A missing topic is a LookupError: there is nothing to read, which the caller may well say so.
+    """
+    consumer = make_consumer(settings, bootstrap, group_id=None, role=role)
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        deadline = time.monotonic() + 5.0
+        while not partitions and time.monotonic() < deadline:
+            time.sleep(0.1)
+            partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            raise LookupError(f"topic {topic} does not exist")
+        assigned = [TopicPartition(topic, partition) for partition in sorted(partitions)]
+        ends = consumer.end_offsets(assigned, timeout_ms=30_000)
+        consumer.assign(assigned)
+        consumer.seek_to_beginning(*assigned)
+        deadline = time.monotonic() + timeout_seconds
+        remaining = {partition for partition in assigned if ends[partition] > 0}
+        while remaining:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"reading {topic} took over {timeout_seconds:.0f} s")
+            for records in consumer.poll(timeout_ms=200).values():
+                yield from (
+                    record
+                    for record in records
+                    if record.offset < ends[TopicPartition(record.topic, record.partition)]
+                )
+            # Transaction markers occupy offsets without being returned, so positions tell when to stop.
+            remaining = {
+                partition
+                for partition in remaining
+                if consumer.position(partition, timeout_ms=30_000) < ends[partition]
+            }
+    finally:
+        consumer.close()
+
+
 class TopicTail:
     """Follows every partition of a topic in a daemon thread, from its end (or beginning), and hands each
     committed record to `on_record`. It joins no consumer group, so it never disturbs anyone's offsets.

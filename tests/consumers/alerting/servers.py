@@ -23,6 +23,7 @@ class Request:
     headers: dict[str, str]
     body: bytes
     at: float
+    status: int = 200
 
 
 class ScriptedServer:
@@ -40,12 +41,16 @@ class ScriptedServer:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 with server._lock:
                     index = len(server.requests)
+                    answer = server.script[index] if index < len(server.script) else server.default
                     server.requests.append(
                         Request(
-                            self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.monotonic()
+                            self.path,
+                            {k.lower(): v for k, v in self.headers.items()},
+                            body,
+                            time.monotonic(),
+                            answer.status,
                         )
                     )
-                    answer = server.script[index] if index < len(server.script) else server.default
                 time.sleep(answer.delay_seconds)
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
@@ -60,6 +65,10 @@ class ScriptedServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def answered(self, status: int) -> list[Request]:
+        with self._lock:
+            return [request for request in self.requests if request.status == status]
 
     @property
     def url(self) -> str:
@@ -78,3 +87,13 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def wait_until(condition: Any, timeout: float, interval: float = 0.02) -> bool:
+    """Poll `condition()` until it is true or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return bool(condition())

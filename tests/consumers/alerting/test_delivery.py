@@ -17,7 +17,7 @@ from consumers.alerting.settings import SubscriberSettings
 from consumers.alerting.tracker import Ticket
 from contracts import Alert
 from tests.consumers.alerting.conftest import MakeAlert
-from tests.consumers.alerting.servers import Answer, ScriptedServer
+from tests.consumers.alerting.servers import Answer, ScriptedServer, wait_until
 
 SECRET = "test-secret"
 
@@ -67,9 +67,15 @@ def run_dispatcher(
     alerts: list[Alert],
     recorder: Recorder,
     retry: RetryPolicy | None = None,
+    breaker_failures: int = 1_000,
 ) -> AlertDispatcher:
     dispatcher = AlertDispatcher(
-        subscribers, retry or fast_retries(), recorder.dead_letter, on_report=recorder.report
+        subscribers,
+        retry or fast_retries(),
+        recorder.dead_letter,
+        on_report=recorder.report,
+        breaker_failures=breaker_failures,
+        breaker_max_probe_seconds=0.1,
     )
     dispatcher.start()
     for offset, alert in enumerate(alerts):
@@ -241,3 +247,79 @@ def test_misconfigured_subscribers_fail_clearly() -> None:
         )
     with pytest.raises(ValueError, match="no alert subscribers"):
         AlertDispatcher([], fast_retries(), lambda *a: None)
+
+
+def delivered_ids(server: ScriptedServer) -> list[str]:
+    """The webhook ids the server answered with a 2xx, in the order it answered them."""
+    return [request.headers["webhook-id"] for request in server.answered(200)]
+
+
+def test_retries_are_bounded_by_time_not_by_a_count_of_six() -> None:
+    policy = RetryPolicy(random=random.Random(3))
+    assert policy.max_attempts is None and policy.max_retry_seconds == 86_400
+    # Six attempts used to be the end after about 6 s; a subscriber down for minutes is still retried.
+    assert policy.give_up_reason(attempts_made=6, elapsed_seconds=6.2, next_delay=10.0) is None
+    assert policy.give_up_reason(attempts_made=500, elapsed_seconds=86_395, next_delay=10.0) is not None
+
+
+def test_an_outage_parks_alerts_and_delivers_them_in_order_once_it_ends(
+    recorder: Recorder, make_alert: MakeAlert, caplog: pytest.LogCaptureFixture
+) -> None:
+    alerts = [make_alert(cause=f"w-{index}", entity=f"M-{index}") for index in range(20)]
+    caplog.set_level("INFO", logger="consumers.alerting.delivery")
+    with ScriptedServer(default=Answer(503)) as server:
+        dispatcher = run_dispatcher([webhook("ops", server.url)], alerts, recorder, breaker_failures=3)
+        # Parked alerts are durable in the dead-letter topic, so every offset may be committed while down.
+        assert dispatcher.wait_idle(10)
+        assert dispatcher.allowed_offsets({("alerts", 0): 20}) == {("alerts", 0): 20}
+        assert recorder.outcomes("ops") == ["parked"] * 20
+        assert all(reason.startswith("parked: ops unavailable") for _, _, reason in recorder.dead_letters)
+        assert wait_until(lambda: len(server.requests) >= 6, timeout=10)  # probes go on
+        server.default = Answer(200)
+        assert wait_until(lambda: len(delivered_ids(server)) >= 20, timeout=10)
+        dispatcher.stop()
+    assert delivered_ids(server) == [alert.alert_id for alert in alerts]
+    assert dispatcher.workers[0].redelivered == 20
+    warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert len(warnings) == 2, warnings  # one when the breaker opens, one when it closes
+    assert "circuit open" in warnings[0] and "reachable again" in warnings[1]
+
+
+def test_a_dead_subscriber_holds_back_neither_another_nor_the_commits(
+    receiver: AlertReceiver, recorder: Recorder, make_alert: MakeAlert, caplog: pytest.LogCaptureFixture
+) -> None:
+    with ScriptedServer() as gone:
+        dead_url = gone.url
+    alerts = [make_alert(cause=f"w-{index}", entity=f"M-{index}") for index in range(60)]
+    subscribers = [webhook("gone", dead_url, queue_size=5), webhook("ops", receiver.url + "/alerts")]
+    caplog.set_level("INFO", logger="consumers.alerting.delivery")
+    # Submitting blocks while a queue is full: with a queue of 5 and a dead subscriber retrying each alert
+    # for a day, this would never return.
+    dispatcher = run_dispatcher(
+        subscribers, alerts, recorder, RetryPolicy(initial_backoff_seconds=0.02), breaker_failures=3
+    )
+    assert receiver.wait_for(60, timeout=10)
+    assert dispatcher.wait_idle(10)
+    assert dispatcher.allowed_offsets({("alerts", 0): 60}) == {("alerts", 0): 60}
+    dispatcher.stop()
+    assert recorder.outcomes("gone") == ["parked"] * 60
+    assert recorder.outcomes("ops") == ["delivered"] * 60
+    lines = [record for record in caplog.records if "gone" in record.getMessage()]
+    assert len(lines) < 10, [record.getMessage() for record in lines]
+
+
+def test_a_probe_that_fails_keeps_the_breaker_open_and_parks_on(
+    recorder: Recorder, make_alert: MakeAlert
+) -> None:
+    first, second = make_alert(cause="a"), make_alert(cause="b")
+    with ScriptedServer(default=Answer(503)) as server:
+        dispatcher = run_dispatcher([webhook("ops", server.url)], [first], recorder, breaker_failures=2)
+        assert wait_until(lambda: len(server.requests) >= 5, timeout=10)  # 2 attempts, then probes
+        dispatcher.submit(second, "alerts", 0, 1)
+        assert dispatcher.wait_idle(10)
+        worker = dispatcher.workers[0]
+        assert worker.breaker.is_open
+        assert [parked.alert.alert_id for parked in worker.parked] == [first.alert_id, second.alert_id]
+        # Only the oldest parked alert is probed: one request at a time, not one per alert.
+        assert {request.headers["webhook-id"] for request in server.requests} == {first.alert_id}
+        dispatcher.stop()

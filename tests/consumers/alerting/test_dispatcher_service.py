@@ -35,6 +35,7 @@ def fast_settings(settings: Settings, subscribers: list[SubscriberSettings]) -> 
         update={
             "subscribers": subscribers,
             "max_attempts": 2,
+            "breaker_failures": 100,  # these tests are about the count cap, not the breaker
             "initial_backoff_seconds": 0.05,
             "max_backoff_seconds": 0.1,
             "max_retry_seconds": 5.0,
