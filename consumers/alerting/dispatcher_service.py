@@ -238,7 +238,8 @@ def run(args: argparse.Namespace) -> int:
             log.info("alerts metrics on http://%s:%d/metrics", settings.metrics.address, bound)
 
     def report(delivery: DeliveryReport) -> None:
-        if delivery.outcome not in ("delivered", "filtered", "duplicate"):
+        # Parked alerts are announced once per outage by the worker, not once each.
+        if delivery.outcome not in ("delivered", "filtered", "duplicate", "parked"):
             log.warning("%s %s: %s", delivery.subscriber, delivery.outcome, delivery.detail)
 
     service = DispatcherService(
