@@ -5,6 +5,8 @@ state    the catalogue and the most recent shop events, checkpointed with the of
          restart relearns from them (the model is a function of its history)
 outputs  precomputed lists in Redis (debounced per changed customer and item), artifacts on disk for the
          API's fallback
+batch    the customer segments of `streaming recs segment` (`recommendations.segments_dir`), loaded at
+         start and whenever the job writes new ones: the popularity-by-segment fallback of cold start
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from consumers.recommendations.learner import IncrementalLearner
+from consumers.recommendations.segment_files import SegmentFiles, Segments
 from consumers.recommendations.serving_settings import RecommendationServingSettings
 from consumers.recommendations.settings import RecommendationSettings, learner_checkpoint_dir
 from contracts.customer import CustomerProfile
@@ -28,6 +31,9 @@ from streaming.state import CheckpointStore
 log = logging.getLogger(__name__)
 
 SERVICE = "recommendations"
+
+#: Seconds between looks at the segmentation directory (two stat calls).
+SEGMENTS_CHECK_SECONDS = 5.0
 
 
 class RecommendationLearner(ProcessorBase):
@@ -76,7 +82,10 @@ class RecommendationLearner(ProcessorBase):
         self.dropped: dict[str, int] = {}
         self._last_artifacts = 0.0
         self._last_precompute = 0.0
+        self._last_segments_check = 0.0
         self._saved_model_version = -1
+        self.segment_files = SegmentFiles(settings.segments_dir) if settings.segments_dir else None
+        self.segments_loaded = 0
 
     def on_batch(self, batch: Batch, context: Context) -> None:
         if batch.topic == "customer_profiles":
@@ -108,6 +117,11 @@ class RecommendationLearner(ProcessorBase):
             self.precomputer.item_changed(event.product_id)
 
     def on_timer(self, now: float, context: Context) -> None:
+        if self.segment_files is not None and now - self._last_segments_check >= SEGMENTS_CHECK_SECONDS:
+            self._last_segments_check = now
+            segments = self.segment_files.changed()
+            if segments is not None:
+                self.apply_segments(segments)
         if (
             self.precomputer is not None
             and now - self._last_precompute >= self.settings.precompute_interval_seconds
@@ -121,6 +135,22 @@ class RecommendationLearner(ProcessorBase):
         ):
             self._last_artifacts = now
             self.save_artifacts()
+
+    def apply_segments(self, segments: Segments) -> None:
+        """Use a new segmentation: its customers' lists are recomputed and the next artifacts carry it."""
+        self.learner.set_segments(segments.customer_segments, segments.segment_top_items)
+        self.segments_loaded += 1
+        self._saved_model_version = -1  # the fallback's artifacts hold the segments too
+        if self.precomputer is not None:
+            for customer_id in segments.customer_segments:
+                self.precomputer.customer_changed(customer_id)
+        log.info(
+            "%s: %d customers in %d segments loaded from %s",
+            SERVICE,
+            len(segments.customer_segments),
+            len(segments.segment_top_items),
+            self.settings.segments_dir,
+        )
 
     def save_artifacts(self) -> Path | None:
         """Save the model for the API's fallback, when it learned anything since the last save."""

@@ -148,6 +148,10 @@ class RecommendationSettings(BaseModel):
     precompute_interval_seconds: float = Field(
         default=1.0, gt=0, description="How often changed customers' and items' lists are recomputed."
     )
+    segments_dir: Path | None = Field(
+        default=None,
+        description="Output of `streaming recs segment --out`: the learner loads it, and again on change.",
+    )
     checkpoint_dir: Path | None = Field(
         default=None, description="Default: <processing.state_dir>/<group_id>."
     )
