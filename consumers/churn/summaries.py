@@ -16,11 +16,14 @@ addition: any chunking and any partition split give bit-identical totals, and re
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from consumers.churn.weeks import IsoWeek
 from contracts import Transaction
@@ -163,22 +166,88 @@ class ChunkCounts:
         self.not_positive += other.not_positive
 
 
+_SHIFT = 32  # pair keys: customer code in the high half, the other code (merchant, day, category) below
+_LOW = (1 << _SHIFT) - 1
+
+
+def _pairs(customer_codes: np.ndarray, other_codes: np.ndarray) -> np.ndarray:
+    return (customer_codes.astype("int64") << _SHIFT) | other_codes.astype("int64")
+
+
+def _remapped(keys: np.ndarray, customers: np.ndarray, others: np.ndarray | None) -> np.ndarray:
+    """Pair keys re-coded into a merged vocabulary (`customers[old code]`, `others[old code]`)."""
+    high = customers[keys >> _SHIFT]
+    low = keys & _LOW
+    return _pairs(high, others[low] if others is not None else low)
+
+
+def _vocabulary(parts: list[pa.Array]) -> tuple[pa.Array, list[np.ndarray]]:
+    """The union of several vocabularies, and each one's codes in it."""
+    merged = pc.unique(pa.concat_arrays([part.cast(pa.string()) for part in parts]))
+    return merged, [
+        np.asarray(pc.index_in(part, value_set=merged).to_numpy(zero_copy_only=False), dtype="int64")
+        for part in parts
+    ]
+
+
+def _encoded(values: pd.Series) -> tuple[pa.Array, np.ndarray]:
+    encoded = pc.dictionary_encode(pa.array(values, type=pa.string()))
+    return encoded.dictionary, np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype="int64")
+
+
+def _unique(keys: list[np.ndarray]) -> np.ndarray:
+    """The distinct keys, sorted (a sort and a comparison: faster than hashing int64s here)."""
+    joined = np.sort(np.concatenate(keys)) if keys else np.zeros(0, dtype="int64")
+    if len(joined) == 0:
+        return joined.astype("int64")
+    first = np.empty(len(joined), dtype=bool)
+    first[0] = True
+    np.not_equal(joined[1:], joined[:-1], out=first[1:])
+    return joined[first].astype("int64", copy=False)
+
+
+def _category_sums(
+    keys: np.ndarray, counts: np.ndarray, totals: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per distinct key, the sums of `counts` and `totals` (whole numbers, so any order gives the same)."""
+    if len(keys) == 0:
+        return keys.astype("int64"), np.zeros(0), np.zeros(0)
+    order = np.argsort(keys)
+    ordered = keys[order]
+    first = np.empty(len(ordered), dtype=bool)
+    first[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    return (
+        ordered[starts].astype("int64"),
+        np.add.reduceat(counts[order], starts),
+        np.add.reduceat(totals[order], starts),
+    )
+
+
 @dataclass
 class WeeklyPartial:
     """The mergeable state of one week's summaries (all of it, or the part some partitions saw).
+
+    Ids are held once each, in vocabularies; everything else is numbers. A customer's row is its
+    position in `customer_ids`; a distinct pair (customer and merchant, day or category) is one int64
+    whose high half is the customer's code. Merging and de-duplicating integers is many times faster than
+    grouping strings, and a pair costs eight bytes.
 
     Parameters
     ----------
     week
         The week summarised.
+    customer_ids, merchant_ids, category_ids
+        The vocabularies (unique strings).
     customers
-        Indexed by customer id: sums, maxima and minima (`CUSTOMER_COLUMNS`).
+        `CUSTOMER_COLUMNS` -> one float64 per customer (sums; maxima and minima, NaN where none).
     merchants
-        Distinct (customer_id, merchant_id) pairs with a purchase.
-    categories
-        (customer_id, merchant_category) -> purchase_count, purchase_total (in cents).
+        Distinct (customer, merchant) pairs with a purchase.
     days
-        Distinct (customer_id, day) pairs with a purchase, day = epoch day (UTC).
+        Distinct (customer, day of the week 0-6) pairs with a purchase.
+    category_keys, category_counts, category_cents
+        Per distinct (customer, category): purchases and their total in cents.
 
     >>> week = IsoWeek(2026, 48)
     >>> chunk = pd.DataFrame({"customer_id": ["u-1", "u-1", "u-2"],
@@ -193,29 +262,32 @@ class WeeklyPartial:
     """
 
     week: IsoWeek
-    customers: pd.DataFrame
-    merchants: pd.DataFrame
-    categories: pd.DataFrame
-    days: pd.DataFrame
+    customer_ids: pa.Array
+    customers: dict[str, np.ndarray]
+    merchant_ids: pa.Array
+    merchants: np.ndarray
+    days: np.ndarray
+    category_ids: pa.Array
+    category_keys: np.ndarray
+    category_counts: np.ndarray
+    category_cents: np.ndarray
     counts: ChunkCounts = field(default_factory=ChunkCounts)
 
     @classmethod
     def empty(cls, week: IsoWeek) -> WeeklyPartial:
-        customers = pd.DataFrame({column: pd.Series(dtype="float64") for column in CUSTOMER_COLUMNS})
-        customers.index = pd.Index([], dtype="str", name="customer_id")
+        nothing = pa.array([], type=pa.string())
+        no_keys = np.zeros(0, dtype="int64")
         return cls(
             week,
-            customers,
-            pd.DataFrame({"customer_id": pd.Series(dtype="str"), "merchant_id": pd.Series(dtype="str")}),
-            pd.DataFrame(
-                {
-                    "customer_id": pd.Series(dtype="str"),
-                    "merchant_category": pd.Series(dtype="str"),
-                    "purchase_count": pd.Series(dtype="float64"),
-                    "purchase_total": pd.Series(dtype="float64"),
-                }
-            ),
-            pd.DataFrame({"customer_id": pd.Series(dtype="str"), "day": pd.Series(dtype="int64")}),
+            nothing,
+            {column: np.zeros(0) for column in CUSTOMER_COLUMNS},
+            nothing,
+            no_keys,
+            no_keys,
+            nothing,
+            no_keys,
+            np.zeros(0),
+            np.zeros(0),
         )
 
     @classmethod
@@ -228,30 +300,51 @@ class WeeklyPartial:
             raise ValueError("partials of different weeks cannot merge")
         if len(parts) == 1:
             return parts[0]
-        customers = pd.concat([part.customers for part in parts])
-        grouped = customers.groupby(level=0, sort=False)
-        merged = pd.concat(
-            [
-                grouped[list(_SUM_COLUMNS + CHANNEL_COLUMNS)].sum(),
-                grouped[list(_MAX_COLUMNS)].max(),
-                grouped[list(_MIN_COLUMNS)].min(),
-            ],
-            axis=1,
-        )[list(CUSTOMER_COLUMNS)]
-        merchants = pd.concat([part.merchants for part in parts], ignore_index=True).drop_duplicates()
-        days = pd.concat([part.days for part in parts], ignore_index=True).drop_duplicates()
-        categories = (
-            pd.concat([part.categories for part in parts], ignore_index=True)
-            .groupby(["customer_id", "merchant_category"], sort=False, as_index=False)[
-                ["purchase_count", "purchase_total"]
-            ]
-            .sum()
-        )
+        customer_ids, customer_codes = _vocabulary([part.customer_ids for part in parts])
+        merchant_ids, merchant_codes = _vocabulary([part.merchant_ids for part in parts])
+        category_ids, category_codes = _vocabulary([part.category_ids for part in parts])
+        size = len(customer_ids)
+        customers: dict[str, np.ndarray] = {}
+        for column in _SUM_COLUMNS + CHANNEL_COLUMNS:
+            merged = np.zeros(size)
+            for part, codes in zip(parts, customer_codes, strict=True):
+                merged[codes] += part.customers[column]  # codes are unique within a part
+            customers[column] = merged
+        for column, pick in [*((c, np.fmax) for c in _MAX_COLUMNS), *((c, np.fmin) for c in _MIN_COLUMNS)]:
+            merged = np.full(size, np.nan)
+            for part, codes in zip(parts, customer_codes, strict=True):
+                merged[codes] = pick(merged[codes], part.customers[column])
+            customers[column] = merged
         counts = ChunkCounts()
         for part in parts:
             counts.add(part.counts)
+        categories = _category_sums(
+            np.concatenate(
+                [
+                    _remapped(part.category_keys, codes, categories)
+                    for part, codes, categories in zip(parts, customer_codes, category_codes, strict=True)
+                ]
+            ),
+            np.concatenate([part.category_counts for part in parts]),
+            np.concatenate([part.category_cents for part in parts]),
+        )
         return cls(
-            week, merged, merchants.reset_index(drop=True), categories, days.reset_index(drop=True), counts
+            week,
+            customer_ids,
+            customers,
+            merchant_ids,
+            _unique(
+                [
+                    _remapped(part.merchants, codes, merchants)
+                    for part, codes, merchants in zip(parts, customer_codes, merchant_codes, strict=True)
+                ]
+            ),
+            _unique(
+                [_remapped(part.days, codes, None) for part, codes in zip(parts, customer_codes, strict=True)]
+            ),
+            category_ids,
+            *categories,
+            counts,
         )
 
     def merge(self, other: WeeklyPartial) -> WeeklyPartial:
@@ -260,51 +353,62 @@ class WeeklyPartial:
     @property
     def size(self) -> int:
         """Rows held, all parts together: what bounds memory."""
-        return len(self.customers) + len(self.merchants) + len(self.categories) + len(self.days)
+        return len(self.customer_ids) + len(self.merchants) + len(self.days) + len(self.category_keys)
 
     def summaries(self) -> pd.DataFrame:
         """One row per customer (`SUMMARY_COLUMNS`), sorted by customer id: equal inputs give equal frames."""
-        customers = self.customers.sort_index()
-        frame = pd.DataFrame(index=customers.index)
-        frame["week"] = str(self.week)
-        frame["week_start"] = np.int64(self.week.start_seconds)
-        counts = customers["purchase_count"].to_numpy()
-        cents = customers["purchase_total"].to_numpy()
+        order = np.asarray(pc.sort_indices(self.customer_ids).to_numpy(), dtype="int64")
+        size = len(self.customer_ids)
+        values = {column: array[order] for column, array in self.customers.items()}
+        frame = pd.DataFrame({"customer_id": self.customer_ids.take(pa.array(order)).to_pandas()})
+        frame.insert(0, "week_start", np.int64(self.week.start_seconds))
+        frame.insert(0, "week", str(self.week))
+        counts, cents = values["purchase_count"], values["purchase_total"]
         frame["purchase_count"] = counts.astype("int64")
         frame["purchase_total"] = cents / 100.0
         frame["purchase_mean"] = np.divide(cents, counts * 100.0, out=np.zeros_like(cents), where=counts > 0)
-        frame["purchase_max"] = customers["purchase_max"].fillna(0.0).to_numpy() / 100.0
-        frame["refund_count"] = customers["refund_count"].to_numpy().astype("int64")
-        frame["refund_total"] = customers["refund_total"].to_numpy() / 100.0
-        for name, table in (
+        frame["purchase_max"] = np.nan_to_num(values["purchase_max"], nan=0.0) / 100.0
+        frame["refund_count"] = values["refund_count"].astype("int64")
+        frame["refund_total"] = values["refund_total"] / 100.0
+        for name, keys in (
             ("distinct_merchants", self.merchants),
-            ("distinct_categories", self.categories),
+            ("distinct_categories", self.category_keys),
             ("active_days", self.days),
         ):
-            sizes = table.groupby("customer_id", sort=False).size()
-            frame[name] = sizes.reindex(customers.index, fill_value=0).to_numpy().astype("int64")
-        for column in CHANNEL_COLUMNS:
-            frame[column] = customers[column].to_numpy().astype("int64")
-        frame["first_time"] = customers["first_time"].to_numpy()
-        frame["last_time"] = customers["last_time"].to_numpy()
-        frame["last_purchase_time"] = customers["last_purchase_time"].to_numpy()
-        return frame.reset_index()[list(SUMMARY_COLUMNS)]
+            frame[name] = np.bincount(keys >> _SHIFT, minlength=size)[order].astype("int64")
+        for channel in CHANNEL_COLUMNS:
+            frame[channel] = values[channel].astype("int64")
+        for column in ("first_time", "last_time", "last_purchase_time"):
+            frame[column] = values[column]
+        return frame[list(SUMMARY_COLUMNS)]
 
     def category_totals(self) -> pd.DataFrame:
         """Purchases per customer and category this week (for preferred categories), sorted."""
-        frame = self.categories.sort_values(["customer_id", "merchant_category"], ignore_index=True)
-        frame.insert(0, "week", str(self.week))
-        frame["purchase_count"] = frame["purchase_count"].astype("int64")
-        frame["purchase_total"] = frame["purchase_total"] / 100.0
-        return frame
+        keys = self.category_keys
+        frame = pd.DataFrame(
+            {
+                "week": str(self.week),
+                "customer_id": self.customer_ids.take(pa.array(keys >> _SHIFT)).to_pandas(),
+                "merchant_category": self.category_ids.take(pa.array(keys & _LOW)).to_pandas(),
+                "purchase_count": self.category_counts.astype("int64"),
+                "purchase_total": self.category_cents / 100.0,
+            }
+        )
+        return frame.sort_values(["customer_id", "merchant_category"], ignore_index=True)
 
     def write(self, directory: Path) -> None:
-        """Save as Parquet files in `directory` (one per part), for a merge step elsewhere."""
+        """Save as Parquet files in `directory`, for a merge step elsewhere."""
         directory.mkdir(parents=True, exist_ok=True)
-        self.customers.reset_index().to_parquet(directory / "customers.parquet", compression="zstd")
-        self.merchants.to_parquet(directory / "merchants.parquet", compression="zstd")
-        self.categories.to_parquet(directory / "categories.parquet", compression="zstd")
-        self.days.to_parquet(directory / "days.parquet", compression="zstd")
+        customers = pa.table({"customer_id": self.customer_ids, **self.customers})
+        pq.write_table(customers, directory / "customers.parquet", compression="zstd")
+        pq.write_table(pa.table({"merchant_id": self.merchant_ids}), directory / "merchant_ids.parquet")
+        pq.write_table(pa.table({"category": self.category_ids}), directory / "category_ids.parquet")
+        pq.write_table(pa.table({"key": self.merchants}), directory / "merchants.parquet", compression="zstd")
+        pq.write_table(pa.table({"key": self.days}), directory / "days.parquet", compression="zstd")
+        categories = pa.table(
+            {"key": self.category_keys, "count": self.category_counts, "total": self.category_cents}
+        )
+        pq.write_table(categories, directory / "categories.parquet", compression="zstd")
         counts = pd.DataFrame([vars(self.counts)])
         counts.insert(0, "week", str(self.week))
         counts.to_parquet(directory / "counts.parquet")
@@ -313,61 +417,75 @@ class WeeklyPartial:
     def read(cls, directory: Path) -> WeeklyPartial:
         counts = pd.read_parquet(directory / "counts.parquet").iloc[0].to_dict()
         week = IsoWeek.parse(str(counts.pop("week")))
-        customers = pd.read_parquet(directory / "customers.parquet").set_index("customer_id")
+        customers = pq.read_table(directory / "customers.parquet")
+        categories = pq.read_table(directory / "categories.parquet")
+
+        def numbers(name: str) -> np.ndarray:
+            return np.asarray(pq.read_table(directory / f"{name}.parquet")["key"].to_numpy(), dtype="int64")
+
         return cls(
             week,
-            customers,
-            pd.read_parquet(directory / "merchants.parquet"),
-            pd.read_parquet(directory / "categories.parquet"),
-            pd.read_parquet(directory / "days.parquet"),
+            customers["customer_id"].combine_chunks(),
+            {column: customers[column].to_numpy() for column in CUSTOMER_COLUMNS},
+            pq.read_table(directory / "merchant_ids.parquet")["merchant_id"].combine_chunks(),
+            numbers("merchants"),
+            numbers("days"),
+            pq.read_table(directory / "category_ids.parquet")["category"].combine_chunks(),
+            np.asarray(categories["key"].to_numpy(), dtype="int64"),
+            categories["count"].to_numpy(),
+            categories["total"].to_numpy(),
             ChunkCounts(**{str(key): int(value) for key, value in counts.items()}),
         )
 
 
 def _chunk_partial(week: IsoWeek, frame: pd.DataFrame, counts: ChunkCounts) -> WeeklyPartial:
-    refund = frame["is_refund"].to_numpy()
-    amount = np.round(frame["amount"].to_numpy() * 100.0)  # cents: exact, order-free sums
+    refund = frame["is_refund"].to_numpy(dtype=bool)
+    amount = np.round(frame["amount"].to_numpy(dtype="float64") * 100.0)  # cents: exact, order-free sums
+    event_time = frame["event_time"].to_numpy(dtype="float64")
     is_purchase = ~refund
-    work = pd.DataFrame(
-        {
-            "customer_id": frame["customer_id"].to_numpy(),
-            "purchase_count": is_purchase.astype("float64"),
-            "purchase_total": np.where(is_purchase, amount, 0.0),
-            "refund_count": refund.astype("float64"),
-            "refund_total": np.where(refund, amount, 0.0),
-            "purchase_max": np.where(is_purchase, amount, np.nan),
-            "last_time": frame["event_time"].to_numpy(),
-            "last_purchase_time": np.where(is_purchase, frame["event_time"].to_numpy(), np.nan),
-            "first_time": frame["event_time"].to_numpy(),
-        }
-    )
+    customer_ids, codes = _encoded(frame["customer_id"])
+    size = len(customer_ids)
+
+    def total(weights: np.ndarray) -> np.ndarray:
+        return np.bincount(codes, weights=weights, minlength=size)
+
+    def extreme(function: np.ufunc, values: np.ndarray, start: float) -> np.ndarray:
+        result = np.full(size, start)
+        function.at(result, codes, values)
+        result[np.isinf(result)] = np.nan  # no value of that kind (a customer with refunds only)
+        return result
+
+    customers = {
+        "purchase_count": total(is_purchase.astype("float64")),
+        "purchase_total": total(np.where(is_purchase, amount, 0.0)),
+        "refund_count": total(refund.astype("float64")),
+        "refund_total": total(np.where(refund, amount, 0.0)),
+        "purchase_max": extreme(np.maximum, np.where(is_purchase, amount, -np.inf), -np.inf),
+        "last_time": extreme(np.maximum, event_time, -np.inf),
+        "last_purchase_time": extreme(np.maximum, np.where(is_purchase, event_time, -np.inf), -np.inf),
+        "first_time": extreme(np.minimum, event_time, np.inf),
+    }
     channel = frame["channel"].to_numpy()
     for name, column in zip(CHANNELS, CHANNEL_COLUMNS, strict=True):
-        work[column] = (channel == name).astype("float64")
-    grouped = work.groupby("customer_id", sort=False)
-    customers = pd.concat(
-        [
-            grouped[list(_SUM_COLUMNS + CHANNEL_COLUMNS)].sum(),
-            grouped[list(_MAX_COLUMNS)].max(),
-            grouped[list(_MIN_COLUMNS)].min(),
-        ],
-        axis=1,
-    )[list(CUSTOMER_COLUMNS)]
-    bought = frame[is_purchase]
-    merchants = bought[["customer_id", "merchant_id"]].drop_duplicates(ignore_index=True)
-    days = pd.DataFrame(
-        {
-            "customer_id": bought["customer_id"].to_numpy(),
-            "day": (bought["event_time"].to_numpy() // _DAY_SECONDS).astype("int64"),
-        }
-    ).drop_duplicates(ignore_index=True)
-    categories = (
-        bought.assign(cents=amount[is_purchase])
-        .groupby(["customer_id", "merchant_category"], sort=False, as_index=False)
-        .agg(purchase_count=("cents", "size"), purchase_total=("cents", "sum"))
+        customers[column] = total((channel == name).astype("float64"))
+    merchant_ids, merchant_codes = _encoded(frame["merchant_id"])
+    category_ids, category_codes = _encoded(frame["merchant_category"])
+    bought = codes[is_purchase]
+    day = ((event_time[is_purchase] - week.start_seconds) // _DAY_SECONDS).astype("int64")
+    categories = _category_sums(
+        _pairs(bought, category_codes[is_purchase]), np.ones(len(bought)), amount[is_purchase]
     )
-    categories["purchase_count"] = categories["purchase_count"].astype("float64")
-    return WeeklyPartial(week, customers, merchants, categories, days, counts)
+    return WeeklyPartial(
+        week,
+        customer_ids,
+        customers,
+        merchant_ids,
+        _unique([_pairs(bought, merchant_codes[is_purchase])]),
+        _unique([_pairs(bought, day)]),
+        category_ids,
+        *categories,
+        counts,
+    )
 
 
 class WeeklySummaryBuilder:
@@ -393,7 +511,7 @@ class WeeklySummaryBuilder:
     ['u-1']
     """
 
-    def __init__(self, week: IsoWeek, compact_rows: int = 4_000_000) -> None:
+    def __init__(self, week: IsoWeek, compact_rows: int = 32_000_000) -> None:
         self.week = week
         self.compact_rows = compact_rows
         self.counts = ChunkCounts()
@@ -436,9 +554,7 @@ class WeeklySummaryBuilder:
     def partial(self) -> WeeklyPartial:
         """Everything summarised so far, as one partial (with the row counts)."""
         merged = WeeklyPartial.concat(self._pending) if self._pending else WeeklyPartial.empty(self.week)
-        merged = WeeklyPartial(
-            merged.week, merged.customers, merged.merchants, merged.categories, merged.days, ChunkCounts()
-        )
+        merged = replace(merged, counts=ChunkCounts())
         merged.counts.add(self.counts)
         self._pending = [merged]
         self._pending_rows = merged.size
