@@ -583,6 +583,12 @@ class ChurnJob:
             )
         return self._buyer_cache[week.index]
 
+    def _forget_before(self, week_index: int, buyers_index: int) -> None:
+        for index in [index for index in self._week_cache if index < week_index]:
+            del self._week_cache[index]
+        for index in [index for index in self._buyer_cache if index < buyers_index]:
+            del self._buyer_cache[index]
+
     def _examples(self, cutoffs: list[IsoWeek], last_complete: IsoWeek) -> pd.DataFrame:
         """Labelled examples at `cutoffs`: features from each cut-off's own window of weeks, labels from
         the sets of buyers of the H weeks after it (the same definition as `labels.churn_labels`)."""
@@ -592,7 +598,11 @@ class ChurnJob:
         for cutoff in cutoffs:
             if cutoff + horizon > last_complete:
                 raise ValueError(f"the labels of {cutoff} need the weeks up to {cutoff + horizon}")
-            window = self._window(cutoff - (settings.history_weeks - 1), cutoff)
+            first = cutoff - (settings.history_weeks - 1)
+            # Cut-offs go oldest first, so weeks before this window (and buyers of weeks up to the cut-off)
+            # are not needed again: dropping them keeps one window of weeks in memory, not the history.
+            self._forget_before(first.index, cutoff.index + 1)
+            window = self._window(first, cutoff)
             features = build_features(
                 window, cutoff, active_weeks=settings.active_weeks, history_weeks=settings.history_weeks
             )
