@@ -15,7 +15,13 @@ from streaming.app.loop import ConsumeLoop, RunSummary
 from streaming.app.rebalance import RebalanceTracker
 from streaming.app.unstable import UnstableOffsetsWatch
 from streaming.config import ProcessingSettings, Settings
-from streaming.kafka import GroupConsumer, OutputProducer, TopicPartition
+from streaming.kafka import (
+    GroupConsumer,
+    KafkaError,
+    OutputProducer,
+    TopicPartition,
+    is_rebalance_in_progress,
+)
 
 # The watch --------------------------------------------------------------------------------------------------
 
@@ -65,7 +71,16 @@ def member(topics: Settings) -> Iterator[tuple[GroupConsumer, TopicPartition, st
     while not assigned and time.monotonic() < deadline:
         consumer.poll(timeout_ms=200)
     assert assigned, "the member was never assigned the labels topic"
-    consumer.commit(dict.fromkeys(assigned, 3))
+    # A join can be followed at once by another round (seen in CI under load): commit once it is over.
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            consumer.commit(dict.fromkeys(set(assigned), 3))
+            break
+        except KafkaError as error:
+            if not is_rebalance_in_progress(error) or time.monotonic() > deadline:
+                raise
+            consumer.poll(timeout_ms=200)
     try:
         yield consumer, min(assigned, key=lambda partition: partition.partition), group
     finally:
