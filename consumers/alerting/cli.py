@@ -83,6 +83,16 @@ def add_test_arguments(test: argparse.ArgumentParser) -> None:
     add_common_options(test)
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {text}")
+    return value
+
+
 def add_redrive_arguments(redrive: argparse.ArgumentParser) -> None:
     from streaming.replay.timeparse import parse_time
 
@@ -106,7 +116,7 @@ def add_redrive_arguments(redrive: argparse.ArgumentParser) -> None:
     )
     redrive.add_argument(
         "--max-retry-seconds",
-        type=float,
+        type=_positive_seconds,
         default=60.0,
         help="Retry each letter this long before leaving it for the next redrive (default 60).",
     )
@@ -120,6 +130,7 @@ def run_redrive(args: argparse.Namespace) -> int:
     from consumers.alerting.redrive import RedriveSummary, Selection
     from consumers.alerting.redrive import run_redrive as redrive
     from consumers.alerting.retry import RetryPolicy
+    from streaming.kafka import KafkaError
 
     settings = settings_from_args(args)
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -156,6 +167,9 @@ def run_redrive(args: argparse.Namespace) -> int:
     except LookupError as error:
         print(f"streaming alerts redrive: nothing to redrive: {error}", file=sys.stderr)
         return 0
+    except KafkaError as error:
+        print(f"streaming alerts redrive: cannot read the alert dead letters: {error}", file=sys.stderr)
+        return 2
     print(orjson.dumps(summary.as_dict() | {"dry_run": args.dry_run}).decode())
     verb = "would deliver" if args.dry_run else "delivered"
     print(

@@ -177,3 +177,10 @@ def test_redrive_of_an_unknown_subscriber_is_a_clear_error(topics: Settings) -> 
     code, summary, errors = redrive_cli(topics, subscriber, "--subscriber", "nobody")
     assert code == 2 and summary == {}
     assert "no subscriber named nobody" in errors and "Traceback" not in errors
+
+
+def test_redrive_refuses_a_retry_limit_that_is_not_positive(topics: Settings) -> None:
+    subscriber = SubscriberSettings(name="ops", url="http://127.0.0.1:9/alerts", secrets=[SECRET])
+    code, summary, errors = redrive_cli(topics, subscriber, "--max-retry-seconds", "-5")
+    assert code == 2 and summary == {}
+    assert "must be more than 0 seconds" in errors and "Traceback" not in errors
