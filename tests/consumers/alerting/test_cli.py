@@ -22,7 +22,7 @@ from tests.support.kafka import produce
 
 
 @pytest.mark.kafka
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(120)
 def test_tail_shows_alerts_and_stops_at_count(topics: Settings, make_alert: MakeAlert) -> None:
     alerts = [make_alert(cause=f"t-{index}", severity="critical") for index in range(3)]
     produce(topics, topics.topic_name("alerts"), [(a.entity_id.encode(), encode(a)) for a in alerts])
